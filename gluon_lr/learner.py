@@ -1,0 +1,215 @@
+"""The :class:`Learner`: a net, its contexts, a loss, a trainer and endless data."""
+from __future__ import annotations
+
+import logging
+from typing import List, Optional, Sequence, Union
+
+from ._mx import mx
+from .data import BatchStream, make_batches
+from .state import TrainingState
+
+gluon = mx.gluon
+nd = mx.nd
+autograd = mx.autograd
+logger = logging.getLogger(__name__)
+
+ContextLike = Union[mx.Context, Sequence[mx.Context], None]
+
+_MISSING = object()
+
+
+def _as_contexts(ctx: ContextLike) -> Optional[List[mx.Context]]:
+    if ctx is None:
+        return None
+    ctxs = [ctx] if isinstance(ctx, mx.Context) else list(ctx) if isinstance(
+        ctx, (list, tuple)) else None
+    if not ctxs or not all(isinstance(c, mx.Context) for c in ctxs):
+        raise TypeError("ctx must be an mx.Context or a non-empty list of them, got {!r}".format(
+            ctx))
+    if len(set(ctxs)) != len(ctxs):
+        raise ValueError("ctx lists a context twice: {!r}".format(ctx))
+    return ctxs
+
+
+def _is_initialized(param) -> bool:
+    return param._data is not None or bool(param._deferred_init)
+
+
+class Learner:
+    """A Gluon net with everything needed to take training steps on it.
+
+    Parameters
+    ----------
+    net : gluon.Block
+        The model. An un-initialised net is initialised with ``mx.init.Xavier()``; an
+        initialised one keeps its weights. Deferred shapes and hybridized nets are fine.
+    data : Dataset, DataLoader, (X, y) or mx.io.DataIter
+        Training data; ``data_loader=`` is accepted as another name for it. It is drawn from
+        endlessly (a new pass starts when one ends).
+    loss : callable, optional
+        ``loss(output, label)`` returning per-sample losses; default
+        ``gluon.loss.SoftmaxCrossEntropyLoss()``.
+    optimizer : str or mx.optimizer.Optimizer, default "sgd"
+        Used only when ``trainer`` is not given.
+    optimizer_params : dict, optional
+        Keyword arguments of the optimizer (``learning_rate`` is swept by the finder).
+    ctx : mx.Context or list of mx.Context, optional
+        Where to train; default: where the net's parameters live, else ``mx.cpu()``. Batches
+        are split across a list with ``gluon.utils.split_and_load``.
+    batch_size : int, optional
+        Samples per batch for a Dataset or ``(X, y)`` (default 64).
+    trainer : gluon.Trainer, optional
+        An existing trainer to use; its optimizer, kvstore and states are respected, and
+        restored after every range test.
+    kvstore : str or mx.kv.KVStore, default "device"
+        Used only when ``trainer`` is not given, as in ``gluon.Trainer``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from mxnet import gluon
+    >>> X = np.random.RandomState(0).rand(64, 4).astype("float32")
+    >>> y = (X.sum(axis=1) > 2).astype("float32")
+    >>> learner = Learner(gluon.nn.Dense(2), (X, y), batch_size=16)
+    >>> result = learner.find_lr(num_iter=20, progress=False)
+    >>> len(result.lrs) <= 20
+    True
+    """
+
+    def __init__(self, net, data=_MISSING, loss=None, optimizer="sgd",
+                 optimizer_params: Optional[dict] = None, ctx: ContextLike = None,
+                 batch_size: Optional[int] = None, trainer=None, kvstore="device",
+                 data_loader=_MISSING):
+        if data is _MISSING and data_loader is _MISSING:
+            raise TypeError("Learner needs training data: pass data= (or data_loader=)")
+        if data is not _MISSING and data_loader is not _MISSING:
+            raise TypeError("pass either data= or data_loader=, not both")
+        data = data_loader if data is _MISSING else data
+        if not isinstance(net, gluon.Block):
+            raise TypeError("net must be a gluon.Block, got {}".format(type(net).__name__))
+        if loss is None:
+            loss = gluon.loss.SoftmaxCrossEntropyLoss()
+        if not callable(loss):
+            raise TypeError("loss must be callable as loss(output, label), got {!r}".format(loss))
+        if optimizer_params is not None and not isinstance(optimizer_params, dict):
+            raise TypeError("optimizer_params must be a dict, got {!r}".format(optimizer_params))
+        if trainer is not None:
+            if not isinstance(trainer, gluon.Trainer):
+                raise TypeError("trainer must be a gluon.Trainer, got {}".format(
+                    type(trainer).__name__))
+            if optimizer != "sgd" or optimizer_params:
+                raise ValueError("optimizer/optimizer_params cannot be combined with trainer=: "
+                                 "the trainer already has its optimizer")
+        self.net = net
+        self.data = data
+        self.loss = loss
+        # Validate the data and batch size now, before anything trains.
+        make_batches(data, batch_size).close()
+        self.batch_size = batch_size
+        self.ctx = self._init_net(_as_contexts(ctx))
+        if trainer is None:
+            optimizer_params = dict(optimizer_params or {})
+            if isinstance(optimizer, str):
+                try:
+                    mx.optimizer.Optimizer.opt_registry[optimizer.lower()]
+                except KeyError:
+                    raise ValueError("unknown optimizer {!r}; known: {}".format(
+                        optimizer, sorted(mx.optimizer.Optimizer.opt_registry))) from None
+            elif not isinstance(optimizer, mx.optimizer.Optimizer):
+                raise TypeError("optimizer must be a name or an mx.optimizer.Optimizer, got "
+                                "{!r}".format(optimizer))
+            trainer = gluon.Trainer(net.collect_params(), optimizer, optimizer_params or None,
+                                    kvstore=kvstore)
+        else:
+            self._check_trainer(trainer)
+        self.trainer = trainer
+
+    def _init_net(self, ctxs: Optional[List[mx.Context]]) -> List[mx.Context]:
+        params = list(self.net.collect_params().values())
+        if not params:
+            raise ValueError("net has no parameters: there is nothing to train")
+        initialized = [p for p in params if _is_initialized(p)]
+        if not initialized:
+            ctxs = ctxs or [mx.cpu()]
+            self.net.initialize(mx.init.Xavier(), ctx=ctxs)
+            return ctxs
+        if len(initialized) != len(params):
+            missing = [p.name for p in params if not _is_initialized(p)]
+            raise ValueError("net is partly initialised; initialise these parameters too: "
+                             "{}".format(missing[:5]))
+        have = initialized[0].list_ctx()
+        if ctxs is not None and list(ctxs) != list(have):
+            raise ValueError("ctx={} differs from the contexts the net is initialised on ({}); "
+                             "pass ctx={} or reset the net's context first".format(
+                                 ctxs, have, have))
+        return list(have)
+
+    def _check_trainer(self, trainer) -> None:
+        own = {p.name for p in self.net.collect_params().values() if p.grad_req != "null"}
+        theirs = {p.name for p in trainer._params}
+        if not theirs or not theirs <= set(self.net.collect_params().keys()):
+            raise ValueError("trainer does not train this net's parameters")
+        if not own <= theirs:
+            logger.info("the trainer updates only part of the net's parameters")
+
+    # ---- what the finder uses --------------------------------------------------------------
+    @property
+    def params(self) -> list:
+        return list(self.net.collect_params().values())
+
+    def batches(self) -> BatchStream:
+        """A fresh endless stream of ``(data, label)`` batches."""
+        return make_batches(self.data, self.batch_size)
+
+    def _split(self, data, label):
+        if len(self.ctx) == 1:
+            return ([data.as_in_context(self.ctx[0])], [label.as_in_context(self.ctx[0])])
+        if data.shape[0] < len(self.ctx):
+            raise ValueError("a batch of {} samples cannot be split across {} contexts".format(
+                data.shape[0], len(self.ctx)))
+        return (gluon.utils.split_and_load(data, self.ctx, even_split=False),
+                gluon.utils.split_and_load(label, self.ctx, even_split=False))
+
+    def materialize(self, data, label) -> None:
+        """Run one forward pass (no training) so that deferred shapes get their arrays."""
+        if any(p._deferred_init for p in self.params):
+            self.net(data[:max(1, data.shape[0] // len(self.ctx))].as_in_context(self.ctx[0]))
+            nd.waitall()
+
+    def snapshot(self) -> TrainingState:
+        """Save net and trainer so that :meth:`TrainingState.restore` undoes any steps."""
+        return TrainingState(self.params, self.trainer)
+
+    def forward_backward(self, data, label) -> nd.NDArray:
+        """Forward and backward on one batch; return its mean loss, not yet synchronised."""
+        xs, ys = self._split(data, label)
+        with autograd.record():
+            losses = [self.loss(self.net(x), y) for x, y in zip(xs, ys)]
+        autograd.backward(losses)
+        total = losses[0].sum()
+        for part in losses[1:]:
+            total = total + part.sum().as_in_context(self.ctx[0])
+        return total / data.shape[0]
+
+    def train_step(self, data, label) -> nd.NDArray:
+        """One optimizer step on one batch; returns its mean loss as an unsynchronised NDArray."""
+        loss = self.forward_backward(data, label)
+        self.trainer.step(data.shape[0])
+        return loss
+
+    def find_lr(self, start_lr: float = 1e-7, end_lr: float = 10.0, num_iter: int = 100,
+                step_mode: str = "exp", smoothing: float = 0.98, stopping=None,
+                suggest: str = "auto", progress: Optional[bool] = None):
+        """Run a learning-rate range test and return its :class:`LRFinderResult`.
+
+        The net and trainer are restored afterwards, whatever happens. See
+        :class:`gluon_lr.LRFinder` for the parameters.
+        """
+        from .finder import LRFinder
+        return LRFinder(self).run(start_lr=start_lr, end_lr=end_lr, num_iter=num_iter,
+                                  step_mode=step_mode, smoothing=smoothing, stopping=stopping,
+                                  suggest=suggest, progress=progress)
+
+    def __repr__(self) -> str:
+        return "Learner(net={}, ctx={}, optimizer={})".format(
+            type(self.net).__name__, self.ctx, type(self.trainer.optimizer).__name__)

@@ -1,0 +1,196 @@
+"""What a range test found: the curve, suggestions, plots, export and schedules."""
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import warnings
+from typing import Any, Dict, Optional, Sequence, Tuple
+
+import numpy as np
+
+from . import suggest as _suggest
+
+_FORMAT_VERSION = 1
+
+
+class LRFinderResult(float):
+    """The outcome of a learning-rate range test.
+
+    It *is* the suggested learning rate: ``float(result)`` (and ``result`` itself, passed as
+    ``learning_rate`` to a ``gluon.Trainer``) is the ``suggest`` rule's answer, while the object
+    also carries the recorded curve. When no rule can answer, the value is ``nan``, ``lr`` is
+    None and :attr:`diagnosis` says what to change.
+
+    Parameters
+    ----------
+    lrs, losses : sequence of float
+        Learning rate and raw training loss of every recorded iteration.
+    stop_reason : str
+        ``"diverged"``, ``"non_finite"`` or ``"num_iter"`` (budget spent).
+    smoothing : float
+        EMA weight of :attr:`smoothed_losses` (the curve the stopping rule saw).
+    suggest : str
+        Name of the rule behind :attr:`lr`.
+    **meta
+        Settings of the run (``start_lr``, ``end_lr``, ``num_iter``, ``step_mode``, ``seconds``).
+    """
+
+    def __new__(cls, lrs: Sequence[float], losses: Sequence[float], stop_reason: str = "num_iter",
+                smoothing: float = 0.98, suggest: str = "auto", **meta):
+        _suggest.check_rule_name(suggest)
+        lrs_a, losses_a = _suggest._arrays(lrs, losses)
+        try:
+            value = _suggest.suggest(lrs_a, losses_a, suggest)
+            diagnosis = _suggest.diagnose(lrs_a, losses_a)
+        except _suggest.NoSuggestion as err:
+            value, diagnosis = math.nan, str(err)
+        self = super().__new__(cls, value)
+        self.lrs = lrs_a
+        self.losses = losses_a
+        self.stop_reason = stop_reason
+        self.smoothing = float(smoothing)
+        self.rule = suggest
+        self.meta = dict(meta)
+        self._diagnosis = diagnosis
+        if math.isnan(value):
+            warnings.warn("no learning rate could be suggested: {}".format(diagnosis),
+                          RuntimeWarning, stacklevel=2)
+        return self
+
+    # float's own __str__ would call our __repr__; keep str() the number MXNet expects.
+    __str__ = float.__repr__
+
+    def __reduce__(self):
+        return (_from_dict, (self.to_dict(),))
+
+    def __repr__(self) -> str:
+        lr = "{:.3g}".format(self.lr) if self.lr is not None else "None"
+        return "LRFinderResult(lr={}, rule={!r}, iterations={}, stop_reason={!r})".format(
+            lr, self.rule, len(self.lrs), self.stop_reason)
+
+    # ---- the answer ----------------------------------------------------------------------
+    @property
+    def lr(self) -> Optional[float]:
+        """The suggested learning rate, or None when the curve cannot support one."""
+        value = float(self)
+        return None if math.isnan(value) else value
+
+    @property
+    def smoothed_losses(self) -> np.ndarray:
+        """Bias-corrected exponential moving average of :attr:`losses` (weight ``smoothing``)."""
+        return _suggest.ema(self.losses, self.smoothing)
+
+    @property
+    def centered_losses(self) -> np.ndarray:
+        """The loss smoothed without lag (centred median and mean), as ``"auto"`` sees it.
+
+        Points after the first non-finite loss are ``nan``.
+        """
+        out = np.full(self.losses.shape, np.nan)
+        _, finite = _suggest.finite_prefix(self.lrs, self.losses)
+        if finite.size:
+            out[:finite.size] = _suggest.centered_smooth(finite)
+        return out
+
+    @property
+    def diagnosis(self) -> Optional[str]:
+        """One sentence on what to change, or None when the curve looks healthy."""
+        return self._diagnosis
+
+    def suggestion(self, rule: Optional[str] = None) -> Optional[float]:
+        """The learning rate suggested by ``rule`` (default: the run's rule), or None.
+
+        Rules: ``"auto"``, ``"steepest"``, ``"minimum"``, ``"valley"``, ``"slide"``.
+        """
+        rule = self.rule if rule is None else rule
+        try:
+            return _suggest.suggest(self.lrs, self.losses, rule)
+        except _suggest.NoSuggestion:
+            return None
+
+    def suggestions(self) -> Dict[str, Optional[float]]:
+        """Every registered rule's answer, by name."""
+        return {name: self.suggestion(name) for name in _suggest.RULES}
+
+    @property
+    def suggested_range(self) -> Optional[Tuple[float, float]]:
+        """``(low, high)`` bounds where the loss falls steadily, or None."""
+        try:
+            return _suggest.suggested_range(self.lrs, self.losses)
+        except _suggest.NoSuggestion:
+            return None
+
+    # ---- export --------------------------------------------------------------------------
+    def to_dict(self) -> Dict[str, Any]:
+        """Everything needed to rebuild this result (JSON-safe: non-finite losses as None)."""
+        return {
+            "format": _FORMAT_VERSION,
+            "lrs": [float(v) for v in self.lrs],
+            "losses": [float(v) if math.isfinite(v) else None for v in self.losses],
+            "stop_reason": self.stop_reason,
+            "smoothing": self.smoothing,
+            "suggest": self.rule,
+            "lr": self.lr,
+            "meta": dict(self.meta),
+        }
+
+    @classmethod
+    def from_dict(cls, d: Dict[str, Any]) -> "LRFinderResult":
+        if not isinstance(d, dict) or "lrs" not in d or "losses" not in d:
+            raise ValueError("not a saved LRFinderResult: a dict with 'lrs' and 'losses' is "
+                             "needed")
+        losses = [math.nan if v is None else float(v) for v in d["losses"]]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return cls(d["lrs"], losses, stop_reason=d.get("stop_reason", "num_iter"),
+                       smoothing=d.get("smoothing", 0.98), suggest=d.get("suggest", "auto"),
+                       **d.get("meta", {}))
+
+    def to_json(self, path: Optional[str] = None) -> str:
+        """The result as JSON text; also written to ``path`` when given."""
+        text = json.dumps(self.to_dict(), indent=2, allow_nan=False)
+        if path is not None:
+            with open(os.fspath(path), "w", encoding="utf-8") as f:
+                f.write(text + "\n")
+        return text
+
+    @classmethod
+    def from_json(cls, path: str) -> "LRFinderResult":
+        """Load a result saved by :meth:`to_json`."""
+        with open(os.fspath(path), encoding="utf-8") as f:
+            return cls.from_dict(json.load(f))
+
+    def to_csv(self, path: str) -> None:
+        """Write ``iteration,lr,loss,smoothed_loss`` rows to ``path``."""
+        with open(os.fspath(path), "w", newline="", encoding="utf-8") as f:
+            writer = csv.writer(f)
+            writer.writerow(["iteration", "lr", "loss", "smoothed_loss"])
+            for i, (lr, loss, sm) in enumerate(zip(self.lrs, self.losses,
+                                                    self.smoothed_losses)):
+                writer.writerow([i, repr(float(lr)), repr(float(loss)), repr(float(sm))])
+
+    def to_pandas(self):
+        """A ``pandas.DataFrame`` with columns ``lr``, ``loss``, ``smoothed_loss``."""
+        try:
+            import pandas as pd
+        except ImportError as err:  # pragma: no cover - pandas is a dev dependency
+            raise ImportError("to_pandas() needs pandas: pip install pandas") from err
+        return pd.DataFrame({"lr": self.lrs, "loss": self.losses,
+                             "smoothed_loss": self.smoothed_losses})
+
+    # ---- pictures and schedules ----------------------------------------------------------
+    def plot(self, ax=None, suggest=True, skip_start: int = 0, skip_end: int = 0,
+             path: Optional[str] = None, show: bool = False):
+        """Loss against learning rate (log axis), raw and smoothed, with suggestion markers.
+
+        See :func:`gluon_lr.plotting.plot_lr_find`; returns the axes.
+        """
+        from .plotting import plot_lr_find
+        return plot_lr_find(self, ax=ax, suggest=suggest, skip_start=skip_start,
+                            skip_end=skip_end, path=path, show=show)
+
+
+def _from_dict(d: Dict[str, Any]) -> LRFinderResult:
+    return LRFinderResult.from_dict(d)

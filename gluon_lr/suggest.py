@@ -1,0 +1,270 @@
+"""Suggestion rules: pure functions of ``(lrs, losses)`` that pick a learning rate.
+
+Every rule takes the raw per-iteration learning rates and losses of a range test, ignores
+non-finite points, and returns a learning rate inside the tested range, or raises
+:class:`NoSuggestion` with one sentence saying what to change. Rules are kept in
+:data:`RULES` by name; :func:`suggest` looks one up.
+
+``"steepest"``, ``"minimum"``, ``"valley"`` and ``"slide"`` reproduce the rules of Lightning,
+torch-lr-finder and fast.ai (on the same exponentially smoothed, trimmed curve they use), so
+their answers can be compared with ours. ``"auto"`` is gluon_lr's default; see :func:`auto`.
+"""
+from __future__ import annotations
+
+import math
+from typing import Callable, Dict, Optional, Sequence, Tuple
+
+import numpy as np
+
+MIN_POINTS = 8
+
+
+class NoSuggestion(ValueError):
+    """Raised by a rule when the curve cannot support a suggestion; the message says why."""
+
+
+# ---- curve helpers -------------------------------------------------------------------------
+def _arrays(lrs: Sequence[float], losses: Sequence[float]) -> Tuple[np.ndarray, np.ndarray]:
+    lrs = np.asarray(lrs, dtype=np.float64).ravel()
+    losses = np.asarray(losses, dtype=np.float64).ravel()
+    if lrs.shape != losses.shape:
+        raise ValueError("lrs and losses have different lengths: {} and {}".format(
+            lrs.size, losses.size))
+    return lrs, losses
+
+
+def finite_prefix(lrs, losses) -> Tuple[np.ndarray, np.ndarray]:
+    """The curve up to its first non-finite loss (what follows it is not a measurement)."""
+    lrs, losses = _arrays(lrs, losses)
+    bad = ~(np.isfinite(losses) & np.isfinite(lrs) & (lrs > 0))
+    end = int(np.argmax(bad)) if bad.any() else losses.size
+    return lrs[:end], losses[:end]
+
+
+def ema(losses, beta: float = 0.98) -> np.ndarray:
+    """Bias-corrected exponential moving average (what the finder and fast.ai plot).
+
+    Examples
+    --------
+    >>> ema([1.0, 1.0, 1.0], 0.9).tolist()
+    [1.0, 1.0, 1.0]
+    """
+    losses = np.asarray(losses, dtype=np.float64)
+    out = np.empty_like(losses)
+    avg, k = 0.0, 0
+    for i, loss in enumerate(losses):
+        if not math.isfinite(loss):
+            out[i] = np.nan
+            continue
+        k += 1
+        avg = beta * avg + (1.0 - beta) * loss
+        out[i] = avg / (1.0 - beta ** k) if beta > 0 else avg
+    return out
+
+
+def centered_smooth(losses, window: Optional[int] = None) -> np.ndarray:
+    """A running median followed by a running mean, both centred, so the curve has no lag.
+
+    An exponential average trails the raw loss by about ``1 / (1 - beta)`` iterations, which
+    moves its minimum to the right of the true one; a centred smoother does not.
+    """
+    y = np.asarray(losses, dtype=np.float64)
+    n = y.size
+    if window is None:
+        window = max(3, int(round(n * 0.08)) | 1)
+    half = window // 2
+    med = np.array([np.median(y[max(0, i - half):i + half + 1]) for i in range(n)])
+    return np.array([med[max(0, i - half):i + half + 1].mean() for i in range(n)])
+
+
+def _peer_curve(lrs, losses, beta: float = 0.98) -> Tuple[np.ndarray, np.ndarray]:
+    """fast.ai's view of a curve: EMA-smoothed, first 10 % and last 5 points dropped."""
+    lrs, losses = finite_prefix(lrs, losses)
+    if lrs.size < MIN_POINTS:
+        raise NoSuggestion(_too_short(lrs.size))
+    smooth = ema(losses, beta)
+    n = lrs.size
+    start, end = n // 10, n - min(5, max(0, n - n // 10 - MIN_POINTS // 2))
+    return lrs[start:end], smooth[start:end]
+
+
+def _too_short(n: int) -> str:
+    return ("only {} usable points (at least {} are needed): raise num_iter, or lower "
+            "start_lr if the loss diverged at once".format(n, MIN_POINTS))
+
+
+def _log_gradient(lrs: np.ndarray, losses: np.ndarray) -> np.ndarray:
+    return np.gradient(losses, np.log(lrs)) if np.unique(lrs).size == lrs.size \
+        else np.gradient(losses)
+
+
+# ---- peer rules ----------------------------------------------------------------------------
+def steepest(lrs, losses) -> float:
+    """The learning rate where the smoothed loss falls fastest against ``log(lr)``.
+
+    What Lightning and torch-lr-finder report (EMA-smoothed curve, ends trimmed).
+    """
+    x, y = _peer_curve(lrs, losses)
+    grad = _log_gradient(x, y)
+    i = int(np.argmin(grad))
+    if grad[i] >= 0:
+        raise NoSuggestion("the loss never decreased: lower start_lr")
+    return float(x[i])
+
+
+def minimum(lrs, losses) -> float:
+    """The learning rate of the lowest smoothed loss, divided by 10 (fast.ai's ``minimum``)."""
+    x, y = _peer_curve(lrs, losses)
+    i = int(np.argmin(y))
+    if i == 0 and y[-1] > y[0]:
+        raise NoSuggestion("the loss never decreased: lower start_lr")
+    return float(max(x[i] / 10.0, lrs_low(lrs, losses)))
+
+
+def valley(lrs, losses) -> float:
+    """fast.ai's longest-valley rule: 1/3 + 1/6 of the way into the longest decreasing run."""
+    x, y = _peer_curve(lrs, losses)
+    n = y.size
+    lds = [1] * n
+    max_start, max_end = 0, 0
+    for i in range(1, n):
+        for j in range(i):
+            if y[i] < y[j] and lds[i] < lds[j] + 1:
+                lds[i] = lds[j] + 1
+            if lds[max_end] < lds[i]:
+                max_end = i
+                max_start = max_end - lds[max_end]
+    if max_end == 0:
+        raise NoSuggestion("the loss never decreased: lower start_lr")
+    sections = (max_end - max_start) / 3
+    idx = max_start + int(sections) + int(sections / 2)
+    return float(x[min(max(idx, 0), n - 1)])
+
+
+def slide(lrs, losses, lr_diff: int = 15, thresh: float = 0.005) -> float:
+    """fast.ai's slide rule: walk left from the end until the loss gradient flattens."""
+    x, y = _peer_curve(lrs, losses)
+    n = y.size
+    if n <= lr_diff:
+        raise NoSuggestion(_too_short(n))
+    grad = np.gradient(y)
+    r_idx, l_idx = n - 1, n - 1 - lr_diff
+    local_min = x[l_idx]
+    while l_idx >= 0 and abs(grad[r_idx] - grad[l_idx]) > thresh:
+        local_min = x[l_idx]
+        r_idx -= 1
+        l_idx -= 1
+    return float(local_min)
+
+
+def lrs_low(lrs, losses) -> float:
+    lrs, _ = finite_prefix(lrs, losses)
+    return float(lrs.min()) if lrs.size else 0.0
+
+
+# ---- our rule ------------------------------------------------------------------------------
+class CurveShape:
+    """What a centred-smoothed curve looks like: where it falls, bottoms out and turns up."""
+
+    def __init__(self, lrs, losses):
+        x, y = finite_prefix(lrs, losses)
+        if x.size < MIN_POINTS:
+            raise NoSuggestion(_too_short(x.size))
+        self.lrs = x
+        self.raw = y
+        self.smooth = centered_smooth(y)
+        s = self.smooth
+        self.i_min = int(np.argmin(s))
+        self.noise = float(np.median(np.abs(y - s))) * 1.4826 + 1e-12
+        self.drop = float(s[0] - s[self.i_min])
+        scale = max(abs(float(s[0])), abs(float(s[self.i_min])), 1e-12)
+        if self.i_min == 0 or self.drop <= 0:
+            raise NoSuggestion("the loss never decreased: lower start_lr")
+        if self.drop < 0.01 * scale and self.drop < 3 * self.noise:
+            raise NoSuggestion("the loss hardly changed over the whole range: raise end_lr "
+                               "(or num_iter) so that the test reaches learning rates that "
+                               "make the loss fall")
+        if self.i_min < 3:
+            raise NoSuggestion("the loss diverged almost at once: lower start_lr")
+        # Still falling at the end: the test never found where the loss turns up.
+        self.open_ended = self.i_min >= x.size - max(2, x.size // 20)
+
+    def steepest_index(self) -> int:
+        grad = _log_gradient(self.lrs[:self.i_min + 1], self.smooth[:self.i_min + 1])
+        return int(np.argmin(grad))
+
+
+def auto(lrs, losses) -> float:
+    """gluon_lr's default rule.
+
+    The curve is smoothed without lag (centred running median and mean), so its minimum sits
+    where the loss really turns up, not where an exponential average noticed it. The
+    suggestion is the geometric mean of two classic answers taken on that curve: the steepest
+    descent before the minimum, and a tenth of the minimum's learning rate; each alone is
+    known to fail (steepest picks noise on flat curves, minimum/10 overshoots on curves that
+    bottom out in a long plateau), and together they stay inside the valley. When the loss is
+    still falling at ``end_lr`` (no minimum found), the steepest point is used alone.
+    """
+    shape = CurveShape(lrs, losses)
+    x = shape.lrs
+    i_steep = shape.steepest_index()
+    if shape.open_ended:
+        return float(x[i_steep])
+    lr_min = x[shape.i_min]
+    lr = math.sqrt(float(x[i_steep]) * lr_min / 10.0)
+    return float(min(max(lr, x[0]), lr_min))
+
+
+def suggested_range(lrs, losses) -> Tuple[float, float]:
+    """``(low, high)``: where the loss falls steadily (Smith's bounds for cyclical schedules).
+
+    ``high`` is the learning rate of the smoothed minimum divided by 2 (or by nothing when the
+    curve is still falling at its end); ``low`` is where the loss has made a tenth of its whole
+    drop, and at most ``high / 4``.
+    """
+    shape = CurveShape(lrs, losses)
+    x, s = shape.lrs, shape.smooth
+    high = float(x[shape.i_min]) if shape.open_ended else float(x[shape.i_min]) / 2.0
+    target = s[0] - 0.1 * shape.drop
+    below = np.nonzero(s[:shape.i_min + 1] <= target)[0]
+    low = float(x[below[0]]) if below.size else float(x[0])
+    low = max(min(low, high / 4.0), float(x[0]))
+    return low, max(high, low)
+
+
+def diagnose(lrs, losses) -> Optional[str]:
+    """One sentence on what to change for a better curve, or None when it looks healthy."""
+    try:
+        shape = CurveShape(lrs, losses)
+    except NoSuggestion as err:
+        return str(err)
+    if shape.open_ended:
+        return ("the loss was still falling at the last learning rate tested: raise end_lr to "
+                "see where it turns up")
+    return None
+
+
+RuleFn = Callable[[Sequence[float], Sequence[float]], float]
+RULES: Dict[str, RuleFn] = {
+    "auto": auto,
+    "steepest": steepest,
+    "minimum": minimum,
+    "valley": valley,
+    "slide": slide,
+}
+
+
+def check_rule_name(name: str) -> str:
+    """Return ``name`` if it is a registered rule, else raise ``ValueError`` listing them."""
+    if not isinstance(name, str) or name not in RULES:
+        raise ValueError("unknown suggestion rule {!r}; choose one of {}".format(
+            name, sorted(RULES)))
+    return name
+
+
+def suggest(lrs, losses, rule: str = "auto") -> float:
+    """Apply the rule called ``rule``; raises :class:`NoSuggestion` when it cannot answer."""
+    lr = RULES[check_rule_name(rule)](lrs, losses)
+    x, _ = finite_prefix(lrs, losses)
+    # Never outside the tested range, whatever a rule computed.
+    return float(min(max(lr, float(x.min())), float(x.max())))
