@@ -178,7 +178,8 @@ class LRFinder:
                     reason)
         return LRFinderResult(recorded_lrs, losses, stop_reason=reason, smoothing=smoothing,
                               suggest=suggest, step_mode=step_mode, start_lr=float(lrs[0]),
-                              end_lr=float(lrs[-1]), num_iter=num_iter, seconds=elapsed)
+                              end_lr=float(lrs[-1]), num_iter=num_iter, seconds=elapsed,
+                              steps_per_epoch=learner.steps_per_epoch)
 
     @staticmethod
     def _record(pending, stopping, lrs: List[float], losses: List[float], bar) -> bool:

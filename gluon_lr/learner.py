@@ -157,6 +157,24 @@ class Learner:
     def params(self) -> list:
         return list(self.net.collect_params().values())
 
+    @property
+    def steps_per_epoch(self) -> Optional[int]:
+        """Batches in one pass over the data, when the data says (else None)."""
+        data = self.data
+        try:
+            if isinstance(data, gluon.data.DataLoader):
+                return len(data)
+            if isinstance(data, (tuple, list)):
+                n = len(data[0])
+            elif isinstance(data, gluon.data.Dataset):
+                n = len(data)
+            else:
+                return None
+        except TypeError:
+            return None
+        bs = self.batch_size or min(64, n)
+        return max(1, n // bs)
+
     def batches(self) -> BatchStream:
         """A fresh endless stream of ``(data, label)`` batches."""
         return make_batches(self.data, self.batch_size)

@@ -181,6 +181,75 @@ class LRFinderResult(float):
                              "smoothed_loss": self.smoothed_losses})
 
     # ---- pictures and schedules ----------------------------------------------------------
+    def schedule(self, name: str, total_steps: int, steps_per_epoch: Optional[int] = None,
+                 **overrides):
+        """A schedule preset configured from this range test.
+
+        Parameters
+        ----------
+        name : str
+            ``"constant"``, ``"one_cycle"``, ``"cosine"``, ``"warmup_cosine"``,
+            ``"triangular"``, ``"triangular2"`` or ``"exp_range"``.
+        total_steps : int
+            Length of the training the schedule is for, in steps.
+        steps_per_epoch : int, optional
+            Sizes the cycles of the triangular family (default: what the range test's data
+            had, when known).
+        **overrides
+            Any argument of the preset, replacing the value derived below.
+
+        Notes
+        -----
+        - ``constant``: ``lr`` = the suggestion.
+        - ``one_cycle``: ``max_lr`` = the suggestion (fast.ai's ``fit_one_cycle`` practice);
+          the rest are ``OneCycle``'s defaults.
+        - ``cosine``: one cosine from the suggestion to ``min_lr = 0`` over ``total_steps``.
+        - ``warmup_cosine``: linear warm-up over 5 % of the steps from 0 to the suggestion,
+          then one cosine to 0.
+        - ``triangular``, ``triangular2``, ``exp_range``: ``(min_lr, max_lr)`` =
+          :attr:`suggested_range`; a half cycle lasts 4 epochs (Smith: 2-10), shortened so
+          that at least one full cycle fits in ``total_steps``; ``exp_range`` uses ``gamma``
+          such that the amplitude falls to a tenth by ``total_steps``.
+
+        Raises
+        ------
+        ValueError
+            For an unknown name, or when the range test gave no suggestion (see
+            :attr:`diagnosis`).
+        """
+        from .schedules import SCHEDULES, get_schedule
+        from .schedules.base import check_positive
+        if name not in SCHEDULES:
+            raise ValueError("unknown schedule {!r}; choose one of {}".format(
+                name, sorted(SCHEDULES)))
+        total_steps = check_positive("total_steps", total_steps, integer=True)
+        lr = self.lr
+        if lr is None:
+            raise ValueError("the range test gave no suggestion to build a schedule from: "
+                             "{}".format(self.diagnosis))
+        if name in ("triangular", "triangular2", "exp_range"):
+            low, high = self.suggested_range or (lr / 4.0, lr)
+            spe = steps_per_epoch or self.meta.get("steps_per_epoch")
+            if spe is not None:
+                spe = check_positive("steps_per_epoch", spe, integer=True)
+                cycle = min(2 * 4 * spe, total_steps)
+            else:
+                cycle = total_steps
+            kwargs = dict(min_lr=low, max_lr=high, cycle_length=max(2, cycle))
+            if name == "exp_range":
+                kwargs["gamma"] = 0.1 ** (1.0 / total_steps)
+        elif name == "constant":
+            kwargs = dict(lr=lr)
+        elif name == "one_cycle":
+            kwargs = dict(max_lr=lr, total_steps=total_steps)
+        elif name == "cosine":
+            kwargs = dict(max_lr=lr, min_lr=0.0, cycle_length=total_steps)
+        else:  # warmup_cosine
+            kwargs = dict(max_lr=lr, total_steps=total_steps)
+        kwargs.update(overrides)
+        return get_schedule(name, **kwargs)
+
+
     def plot(self, ax=None, suggest=True, skip_start: int = 0, skip_end: int = 0,
              path: Optional[str] = None, show: bool = False):
         """Loss against learning rate (log axis), raw and smoothed, with suggestion markers.

@@ -1,0 +1,102 @@
+"""Schedules joined at boundaries: the one mechanism behind warm-up, cool-down and one-cycle."""
+from __future__ import annotations
+
+import bisect
+from typing import Sequence
+
+from .base import Anneal, Schedule, check_non_negative, check_positive
+
+WARMUP_MODES = ("linear", "constant")
+
+
+class Sequential(Schedule):
+    """Run ``schedules[0]`` until ``boundaries[0]``, then ``schedules[1]``, and so on.
+
+    Each child counts from its own start: the step after boundary ``b`` is the child's step 1.
+
+    Parameters
+    ----------
+    schedules : sequence of Schedule
+    boundaries : sequence of int
+        Strictly increasing positive step numbers, one fewer than ``schedules``.
+
+    Examples
+    --------
+    >>> s = Sequential([Constant(0.1), Constant(0.01)], boundaries=[2])
+    >>> s.values(4)
+    [0.1, 0.1, 0.01, 0.01]
+    """
+
+    def __init__(self, schedules: Sequence[Schedule], boundaries: Sequence[int]):
+        super().__init__()
+        schedules, boundaries = list(schedules), list(boundaries)
+        if not schedules:
+            raise ValueError("schedules must not be empty")
+        for s in schedules:
+            if not isinstance(s, Schedule):
+                raise TypeError("schedules must be gluon_lr Schedule objects, got {!r}".format(s))
+        if len(boundaries) != len(schedules) - 1:
+            raise ValueError("boundaries must have len(schedules) - 1 = {} entries, got {}".format(
+                len(schedules) - 1, len(boundaries)))
+        boundaries = [check_positive("boundaries", b, integer=True) for b in boundaries]
+        if any(b2 <= b1 for b1, b2 in zip(boundaries, boundaries[1:])):
+            raise ValueError("boundaries must be strictly increasing, got {}".format(boundaries))
+        self.schedules = schedules
+        self.boundaries = boundaries
+
+    def value(self, t: int) -> float:
+        i = bisect.bisect_left(self.boundaries, t)
+        start = self.boundaries[i - 1] if i > 0 else 0
+        return self.schedules[i].value(t - start)
+
+    def max_value(self) -> float:
+        return max(s.max_value() for s in self.schedules)
+
+    def _repr_args(self) -> dict:
+        return {"schedules": self.schedules, "boundaries": self.boundaries}
+
+
+class WarmUp(Sequential):
+    """``length`` warm-up steps from ``start_lr``, then ``schedule`` from its own step 1.
+
+    ``mode="linear"`` rises by equal steps towards ``schedule(1)`` (reached on the first step
+    after warm-up); ``mode="constant"`` stays at ``start_lr``.
+    """
+
+    def __init__(self, schedule: Schedule, length: int, start_lr: float = 0.0,
+                 mode: str = "linear"):
+        if not isinstance(schedule, Schedule):
+            raise TypeError("schedule must be a gluon_lr Schedule, got {!r}".format(schedule))
+        length = check_positive("length", length, integer=True)
+        start_lr = check_non_negative("start_lr", start_lr)
+        if mode not in WARMUP_MODES:
+            raise ValueError("mode must be one of {}, got {!r}".format(WARMUP_MODES, mode))
+        if mode == "linear":
+            ramp = Anneal(start_lr, schedule.value(1), span=length, kind="linear")
+        else:
+            ramp = Anneal(start_lr, start_lr, span=1)
+        super().__init__([ramp, schedule], [length])
+        self.schedule, self.length, self.start_lr, self.mode = schedule, length, start_lr, mode
+
+    def _repr_args(self) -> dict:
+        return {"schedule": self.schedule, "length": self.length, "start_lr": self.start_lr,
+                "mode": self.mode}
+
+
+class CoolDown(Sequential):
+    """``schedule`` up to step ``start``, then a linear decay to ``final_lr`` over ``length``
+    steps (from the value ``schedule`` would have had next), then ``final_lr``."""
+
+    def __init__(self, schedule: Schedule, start: int, length: int, final_lr: float = 0.0):
+        if not isinstance(schedule, Schedule):
+            raise TypeError("schedule must be a gluon_lr Schedule, got {!r}".format(schedule))
+        start = check_positive("start", start, integer=True)
+        length = check_positive("length", length, integer=True)
+        final_lr = check_non_negative("final_lr", final_lr)
+        decay = Anneal(schedule.value(start + 1), final_lr, span=length, kind="linear")
+        super().__init__([schedule, decay], [start])
+        self.schedule, self.start, self.length, self.final_lr = schedule, start, length, final_lr
+
+    def _repr_args(self) -> dict:
+        return {"schedule": self.schedule, "start": self.start, "length": self.length,
+                "final_lr": self.final_lr}
