@@ -170,8 +170,10 @@ def regret(task, best, score):
 
 
 def grid_cache_path(name, seeds):
-    key = hashlib.sha1(json.dumps([name, seeds, GRID, sorted(TASKS[name].items(),
-                                                               key=str).__repr__()],
+    spec = TASKS[name]
+    stable = {k: (getattr(v, "__name__", None) if callable(v) else v)
+              for k, v in spec.items()}
+    key = hashlib.sha1(json.dumps([name, seeds, GRID, stable], sort_keys=True,
                                   default=str).encode()).hexdigest()[:10]
     return os.path.join(".benchmarks", "grid-{}-{}.json".format(name, key))
 
