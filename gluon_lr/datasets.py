@@ -40,12 +40,12 @@ def digits(flat: bool = True) -> Tuple[np.ndarray, np.ndarray]:
     return X, d.target.astype(np.float32)
 
 
-def load(name: str, flat: bool = False) -> Tuple[np.ndarray, np.ndarray]:
-    """Load a bundled data set by name (``"mnist5k"`` or ``"digits"``)."""
+def load(name: str) -> Tuple[np.ndarray, np.ndarray]:
+    """Load a bundled data set by name: ``"mnist5k"`` as images, ``"digits"`` as flat rows."""
     if name == "mnist5k":
-        return mnist5k(flat=flat)
+        return mnist5k()
     if name == "digits":
-        return digits(flat=flat)
+        return digits()
     raise ValueError("unknown data set {!r}; choose one of {}".format(name, DATASETS))
 
 

@@ -142,7 +142,7 @@ class LRFinder:
         bar = None
         try:
             first = next(batches)
-            learner.materialize(*first)
+            learner.check_batch(*first)
             state = learner.snapshot()
             optimizer = learner.trainer.optimizer
             optimizer.lr_scheduler = None  # the sweep owns the learning rate during the run

@@ -31,6 +31,11 @@ def _as_contexts(ctx: ContextLike) -> Optional[List[mx.Context]]:
     return ctxs
 
 
+def _first_line(err: BaseException) -> str:
+    lines = [ln.strip() for ln in str(err).splitlines() if ln.strip()]
+    return lines[0] if lines else type(err).__name__
+
+
 def _is_initialized(param) -> bool:
     return param._data is not None or bool(param._deferred_init)
 
@@ -193,6 +198,32 @@ class Learner:
         if any(p._deferred_init for p in self.params):
             self.net(data[:max(1, data.shape[0] // len(self.ctx))].as_in_context(self.ctx[0]))
             nd.waitall()
+
+    def check_batch(self, data, label) -> None:
+        """Run net and loss on part of one batch, outside training, and explain any failure.
+
+        Materialises deferred shapes too. Raises ``ValueError`` naming the shapes instead of
+        letting an MXNet error surface from deep inside the first training step.
+        """
+        k = max(1, min(data.shape[0] // len(self.ctx), 8))
+        x = data[:k].as_in_context(self.ctx[0])
+        y = label[:k].as_in_context(self.ctx[0])
+        try:
+            out = self.net(x)
+            out.wait_to_read()
+        except (mx.base.MXNetError, ValueError, TypeError) as err:
+            raise ValueError("the net cannot take a batch of data with shape {}: {}".format(
+                tuple(data.shape), _first_line(err))) from err
+        try:
+            loss = self.loss(out, y)
+            if not isinstance(loss, nd.NDArray):
+                raise TypeError("the loss returned {}, not an NDArray".format(
+                    type(loss).__name__))
+            loss.wait_to_read()
+        except (mx.base.MXNetError, ValueError, TypeError) as err:
+            raise ValueError("the loss cannot compare the net's output of shape {} with labels "
+                             "of shape {}: {}".format(tuple(out.shape), tuple(label.shape),
+                                                      _first_line(err))) from err
 
     def snapshot(self) -> TrainingState:
         """Save net and trainer so that :meth:`TrainingState.restore` undoes any steps."""

@@ -157,3 +157,23 @@ def test_result_repr(data):
     assert text.startswith("LRFinderResult(lr=") and "iterations=15" in text
     assert "stop_reason=" in text
     assert not math.isnan(float(r)) or r.lr is None
+
+
+def test_net_that_cannot_take_the_data_is_explained(data):
+    net = gluon.nn.HybridSequential()
+    net.add(gluon.nn.Conv2D(4, 3), gluon.nn.Dense(3))
+    learner = Learner(net, data, batch_size=16)
+    with pytest.raises(ValueError, match=r"the net cannot take a batch of data with shape \(16, 6\)"):
+        quick(learner)
+
+
+def test_loss_that_cannot_take_the_output_is_explained(data):
+    X, y = data
+    learner = Learner(make_net(), (X, np.zeros((len(X), 5, 7), dtype="float32")),
+                      loss=gluon.loss.L2Loss(), batch_size=16)
+    with pytest.raises(ValueError, match=r"the loss cannot compare the net's output of shape "
+                                         r"\(8, 3\) with labels of shape \(16, 5, 7\)"):
+        quick(learner)
+    bad = Learner(make_net(), data, loss=lambda out, label: 3.0, batch_size=16)
+    with pytest.raises(ValueError, match="the loss returned float, not an NDArray"):
+        quick(bad)

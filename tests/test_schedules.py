@@ -213,3 +213,26 @@ def test_values_and_plot(tmp_path):
     import matplotlib.pyplot as plt
     _, ax2 = plt.subplots()
     assert plot_schedule(s, 10, ax=ax2) is ax2
+
+
+def test_one_cycle_from_a_range_test_trains_a_trainer():
+    from gluon_lr import Learner
+    X, y = make_data(n=96)
+    net = make_net()
+    learner = Learner(net, (X, y), optimizer="sgd", optimizer_params={"momentum": 0.9},
+                      batch_size=16)
+    result = learner.find_lr(start_lr=1e-4, end_lr=10.0, num_iter=40, progress=False)
+    assert result.lr is not None
+    total = 30
+    sched = result.schedule("one_cycle", total_steps=total)
+    trainer = gluon.Trainer(net.collect_params(), "sgd", {"momentum": 0.9, "lr_scheduler": sched})
+    rates = []
+    for _ in range(total):
+        apply_momentum(trainer, sched)
+        train_steps(net, trainer, X, y, 1)
+        rates.append(trainer.learning_rate)
+    assert rates == sched.values(total)
+    peak = int(np.argmax(rates))
+    assert peak == 8 and rates[peak] == pytest.approx(result.lr)  # 30 % of 30 steps, 0-based
+    assert rates[0] == pytest.approx(result.lr / 25) and rates[-1] < result.lr / 1e4
+    assert np.isfinite(net[0].weight.data().asnumpy()).all()

@@ -1,0 +1,128 @@
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from gluon_lr.cli import build_parser, main
+
+FAST = ["--num-iter", "12", "--start-lr", "1e-4", "--end-lr", "1"]
+
+
+@pytest.fixture
+def npz(tmp_path):
+    from conftest import make_data
+    X, y = make_data(n=80)
+    path = tmp_path / "d.npz"
+    np.savez(path, x=X, y=y)
+    return str(path)
+
+
+def test_find_writes_files_and_reports(npz, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["find", "--data", npz, "--batch-size", "16", "--out", str(out)] + FAST) == 0
+    text = capsys.readouterr().out
+    assert "suggested learning rate (auto):" in text
+    for rule in ("steepest", "minimum", "valley", "slide"):
+        assert "  " + rule in text
+    assert "plot: " + str(out / "lr_find.png") in text
+    for ext in ("png", "csv", "json"):
+        assert (out / ("lr_find." + ext)).stat().st_size > 0
+    saved = json.loads((out / "lr_find.json").read_text())
+    assert len(saved["lrs"]) == 12
+
+
+def test_find_json_and_schedule(npz, tmp_path, capsys):
+    out = tmp_path / "o"
+    code = main(["find", "--data", npz, "--batch-size", "16", "--out", str(out), "--json",
+                 "--schedule", "one_cycle", "--epochs", "2", "--optimizer", "adam",
+                 "--optimizer-param", "wd=0.0001"] + FAST)
+    assert code == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert set(doc["suggestions"]) == {"auto", "steepest", "minimum", "valley", "slide"}
+    assert doc["schedule"].startswith("OneCycle(") and "total_steps=10" in doc["schedule"]
+    sched = json.loads((out / "schedule.json").read_text())
+    assert sched["total_steps"] == 10 and len(sched["values"]) == 10
+    assert (out / "schedule.png").exists()
+
+
+def test_find_digits_with_mlp_quietly(tmp_path, capsys):
+    assert main(["find", "--data", "digits", "--quiet", "--out", str(tmp_path)] + FAST) == 0
+    assert capsys.readouterr().out == ""
+
+
+def test_find_rec_file(tmp_path, capsys):
+    import mxnet as mx
+    rec, idx = str(tmp_path / "img.rec"), str(tmp_path / "img.idx")
+    writer = mx.recordio.MXIndexedRecordIO(idx, rec, "w")
+    rs = np.random.RandomState(0)
+    for i in range(40):
+        img = (rs.rand(8, 8, 3) * 255).astype("uint8")
+        header = mx.recordio.IRHeader(0, float(i % 2), i, 0)
+        writer.write_idx(i, mx.recordio.pack_img(header, img, img_fmt=".png"))
+    writer.close()
+    assert main(["find", "--data", rec, "--model", "mlp", "--batch-size", "8", "--out",
+                 str(tmp_path / "o")] + FAST) == 0
+    assert "suggested learning rate" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["find", "--data", "missing.npz"], "data file not found: missing.npz"),
+    (["find", "--data", "mnist5k", "--model", "vgg99"], "unknown model 'vgg99'"),
+    (["find", "--data", "digits", "--optimizer", "sgdx"], "unknown optimizer 'sgdx'"),
+    (["find", "--batch-size", "x"], "argument --batch-size: expected a whole number, got 'x'"),
+    (["find", "--start-lr", "-1"], "argument --start-lr: expected a finite number > 0"),
+    (["find", "--schedule", "one_cycle"], "--schedule needs --epochs N"),
+    (["find", "--schedule", "sgdr", "--epochs", "2"], "argument --schedule: invalid choice"),
+    (["find", "--ctx", "tpu"], "bad --ctx entry 'tpu'"),
+    (["find", "--optimizer-param", "momentum"], "expected key=value"),
+    (["schedule", "linear", "--total-steps", "10"], "argument name: invalid choice"),
+    (["schedule", "one_cycle", "--total-steps", "10"], "max_lr"),
+    (["schedule", "constant", "--total-steps", "10", "--max-lr", "1"],
+     "constant does not take --max-lr"),
+    (["schedule", "one_cycle", "--total-steps", "10", "--max-lr", "0.1", "--pct-start", "2"],
+     "pct_start must be in"),
+    (["plot", "nope.json"], "file not found: nope.json"),
+])
+def test_errors_are_one_line_with_status_2(argv, message, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("gluon-lr: error: ") and message in err
+    assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_plot_bad_json(tmp_path, capsys):
+    bad = tmp_path / "x.json"
+    bad.write_text("{}")
+    assert main(["plot", str(bad)]) == 2
+    assert "is not a saved range test" in capsys.readouterr().err
+
+
+def test_schedule_and_plot_commands(npz, tmp_path, capsys):
+    png = tmp_path / "s.png"
+    assert main(["schedule", "warmup_cosine", "--total-steps", "50", "--max-lr", "0.1",
+                 "--warmup-steps", "5", "--out", str(png)]) == 0
+    assert png.stat().st_size > 0 and "WarmUp(" in capsys.readouterr().out
+    assert main(["schedule", "triangular2", "--total-steps", "60", "--min-lr", "0.01",
+                 "--max-lr", "0.1", "--cycle-length", "20", "--out", str(png)]) == 0
+    out = tmp_path / "o"
+    main(["find", "--data", npz, "--batch-size", "16", "--out", str(out), "--quiet"] + FAST)
+    assert main(["plot", str(out / "lr_find.json"), "--suggest", "auto,valley"]) == 0
+    assert (out / "lr_find.png").exists()
+
+
+def test_no_command_prints_help_and_fails(capsys):
+    assert main([]) == 2
+    assert "find" in capsys.readouterr().err
+    assert build_parser().parse_args(["find"]).data == "mnist5k"
+
+
+def test_module_entry_point_runs(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "gluon_lr", "schedule", "constant",
+                           "--total-steps", "5", "--lr", "0.1", "--out",
+                           str(tmp_path / "c.png")], capture_output=True, text=True,
+                          env=dict(os.environ, MPLBACKEND="Agg"), timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "Constant(lr=0.1)" in proc.stdout
