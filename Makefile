@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 export MPLBACKEND ?= Agg
 
-.PHONY: demo test install dev bench clean
+.PHONY: demo test install dev bench docs notebooks clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,10 +24,22 @@ demo: install
 	$(BIN)/python -m gluon_lr find
 
 test: dev
-	$(BIN)/python -m pytest -q tests
+	$(BIN)/python -m pytest -q
+
+# Sphinx docs with the tutorials rendered (quick mode; GLUON_LR_DOCS_FULL=1 for full runs).
+docs: dev
+	rm -rf docs/_build docs/generated docs/auto_tutorials
+	$(BIN)/python -m sphinx -W --keep-going -q -b html docs docs/_build/html
+	@echo "docs: docs/_build/html/index.html"
+
+# Jupyter notebooks generated from the tutorial scripts (not kept in git).
+notebooks: dev
+	$(BIN)/jupytext --to notebook --from py:sphinx tutorials/plot_*.py
 
 bench: install
 	$(BIN)/python benchmarks/overhead.py
+	$(BIN)/python benchmarks/suggestion_quality.py
+	$(BIN)/python benchmarks/schedule_vs_constant.py
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info lr_find
+	rm -rf $(VENV) build dist *.egg-info lr_find docs/_build docs/generated docs/auto_tutorials

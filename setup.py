@@ -37,7 +37,8 @@ setup(
         "data": ["mlxtend", "scikit-learn"],
         "gluoncv": ["gluoncv==0.10.5.post0"],
         "pandas": ["pandas"],
-        "dev": ["pytest", "pandas", "scikit-learn", "mlxtend", "gluoncv==0.10.5.post0"],
+        "dev": ["pytest", "pandas", "scikit-learn", "mlxtend", "gluoncv==0.10.5.post0",
+                "sphinx", "sphinx-gallery", "numpydoc", "jupytext"],
     },
     entry_points={"console_scripts": ["gluon-lr=gluon_lr.cli:main"]},
     classifiers=[

@@ -1,8 +1,10 @@
 """gluon_lr: learning-rate range test and schedule presets for Apache MXNet Gluon.
 
->>> from gluon_lr import Learner                       # doctest: +SKIP
->>> result = Learner(net, (X, y)).find_lr()            # doctest: +SKIP
->>> trainer = gluon.Trainer(net.collect_params(), "sgd", {"learning_rate": result})  # doctest: +SKIP
+Typical use::
+
+    from gluon_lr import Learner
+    result = Learner(net, (X, y)).find_lr()
+    trainer = gluon.Trainer(net.collect_params(), "sgd", {"learning_rate": result})
 """
 __version__ = "0.1.0"
 

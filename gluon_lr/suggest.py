@@ -257,6 +257,18 @@ def suggested_range(lrs, losses) -> Tuple[float, float]:
     return low, max(high, low)
 
 
+def edge(lrs, losses) -> float:
+    """The learning rate where the lag-free smoothed loss is lowest: beyond it the loss turns up.
+
+    Smith's upper bound for one-cycle training. For a curve still falling at its end, the last
+    learning rate tested; for one that never fell measurably, a quarter of where it blew up.
+    """
+    shape = CurveShape(lrs, losses)
+    if not shape.descent:
+        return max(float(shape.lrs[shape.i_blowup]) / 4.0, float(shape.lrs[0]))
+    return float(shape.lrs[shape.i_min])
+
+
 def diagnose(lrs, losses) -> Optional[str]:
     """One sentence on what to change for a better curve, or None when it looks healthy."""
     try:

@@ -146,3 +146,11 @@ def test_ema_is_bias_corrected():
     np.testing.assert_allclose(S.ema([2.0, 2.0, 2.0], 0.98), [2.0, 2.0, 2.0])
     out = S.ema([1.0, np.nan, 3.0], 0.5)
     assert out[0] == 1.0 and math.isnan(out[1]) and out[2] == pytest.approx((0.25 + 1.5) / 0.75)
+
+
+def test_edge_is_the_minimum_of_the_lag_free_curve():
+    lrs, losses = valley_curve()
+    e = S.edge(lrs, losses)
+    assert 10 ** -0.9 <= e <= 10 ** -0.5
+    assert S.auto(lrs, losses) < e
+    assert suggested_range(lrs, losses)[1] == pytest.approx(e / math.sqrt(2))

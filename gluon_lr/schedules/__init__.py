@@ -54,7 +54,7 @@ def get_schedule(name: str, **kwargs) -> Schedule:
 
     Examples
     --------
-    >>> get_schedule("one_cycle", max_lr=0.1, total_steps=100)(1)
+    >>> round(get_schedule("one_cycle", max_lr=0.1, total_steps=100)(1), 6)
     0.004
     """
     try:

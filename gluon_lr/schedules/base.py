@@ -73,7 +73,7 @@ class Schedule(mx.lr_scheduler.LRScheduler):
         return float(self.value(max(int(num_update), 1)))
 
     def values(self, num_updates: int) -> List[float]:
-        """Learning rates for steps ``1 .. num_updates``."""
+        """Learning rates for steps 1 to ``num_updates``."""
         num_updates = check_positive("num_updates", num_updates, integer=True)
         return [self(t) for t in range(1, num_updates + 1)]
 
@@ -150,7 +150,7 @@ class Anneal(Schedule):
 
 
 def plot_schedule(schedule: Schedule, num_updates: int, ax=None, label=None, path=None):
-    """Draw ``schedule`` for steps ``1 .. num_updates``; returns the axes."""
+    """Draw ``schedule`` for steps 1 to ``num_updates``; returns the axes."""
     values = schedule.values(num_updates)
     created = ax is None
     if created:

@@ -22,6 +22,7 @@ class Sequential(Schedule):
 
     Examples
     --------
+    >>> from gluon_lr.schedules import Constant, Sequential
     >>> s = Sequential([Constant(0.1), Constant(0.01)], boundaries=[2])
     >>> s.values(4)
     [0.1, 0.1, 0.01, 0.01]

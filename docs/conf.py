@@ -1,0 +1,39 @@
+"""Sphinx configuration for gluon_lr (built with warnings as errors by `make docs`)."""
+import os
+import sys
+
+sys.path.insert(0, os.path.abspath(".."))
+os.environ.setdefault("MPLBACKEND", "Agg")
+# Tutorials run in their quick mode unless a full build is asked for.
+if os.environ.get("GLUON_LR_DOCS_FULL") != "1":
+    os.environ["GLUON_LR_QUICK"] = "1"
+
+import gluon_lr  # noqa: E402
+
+project = "gluon_lr"
+author = "gluon_lr developers"
+release = version = gluon_lr.__version__
+extensions = [
+    "sphinx.ext.autodoc",
+    "sphinx.ext.autosummary",
+    "sphinx.ext.doctest",
+    "sphinx.ext.viewcode",
+    "numpydoc",
+    "sphinx_gallery.gen_gallery",
+]
+autosummary_generate = True
+numpydoc_show_class_members = False
+numpydoc_class_members_toctree = False
+autodoc_typehints = "none"
+autodoc_default_options = {"members": True, "undoc-members": False}
+sphinx_gallery_conf = {
+    "examples_dirs": "../tutorials",
+    "gallery_dirs": "auto_tutorials",
+    "filename_pattern": "/plot_",
+    "download_all_examples": False,
+    "remove_config_comments": True,
+    "within_subsection_order": "FileNameSortKey",
+}
+exclude_patterns = ["_build"]
+html_theme = "alabaster"
+suppress_warnings = ["config.cache"]
