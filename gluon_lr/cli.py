@@ -127,6 +127,15 @@ def build_parser() -> argparse.ArgumentParser:
     plot.add_argument("--out", default=None, help="image path (default: next to the JSON)")
     plot.add_argument("--suggest", default="all",
                       help="'all' or comma-separated rule names to mark")
+    launch = sub.add_parser("launch", help="run a script as local distributed workers",
+                            description="Run COMMAND as N workers of a local MXNet "
+                            "parameter-server job (1 scheduler, S servers), e.g. "
+                            "gluon-lr launch -n 2 -s 1 -- python train.py")
+    launch.add_argument("-n", "--num-workers", type=_positive_int, default=2)
+    launch.add_argument("-s", "--num-servers", type=_positive_int, default=1)
+    launch.add_argument("--port", type=_positive_int, default=None)
+    launch.add_argument("--timeout", type=_positive_float, default=None, help="seconds")
+    launch.add_argument("program", nargs=argparse.REMAINDER, metavar="-- COMMAND ...")
     return parser
 
 
@@ -307,7 +316,23 @@ def _cmd_plot(args) -> int:
     return 0
 
 
-COMMANDS = {"find": _cmd_find, "schedule": _cmd_schedule, "plot": _cmd_plot}
+def _cmd_launch(args) -> int:
+    import subprocess
+    from .launch import launch
+    command = args.program[1:] if args.program[:1] == ["--"] else args.program
+    if not command:
+        raise CLIError("give the command to run after --, e.g. -- python train.py")
+    try:
+        return launch(command, num_workers=args.num_workers, num_servers=args.num_servers,
+                      port=args.port, timeout=args.timeout)
+    except subprocess.TimeoutExpired:
+        raise CLIError("the workers did not finish within {} s".format(args.timeout))
+    except OSError as err:
+        raise CLIError("cannot start {!r}: {}".format(command[0], err))
+
+
+COMMANDS = {"find": _cmd_find, "schedule": _cmd_schedule, "plot": _cmd_plot,
+            "launch": _cmd_launch}
 
 
 def main(argv: Optional[List[str]] = None) -> int:

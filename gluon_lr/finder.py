@@ -30,6 +30,14 @@ def _number(name: str, value) -> float:
     return value
 
 
+def _positive_int(name: str, value, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError("{} must be an int, got {!r}".format(name, value))
+    if value < minimum:
+        raise ValueError("{} must be >= {}, got {!r}".format(name, minimum, value))
+    return int(value)
+
+
 def lr_sweep(start_lr: float, end_lr: float, num_iter: int, step_mode: str = "exp") -> np.ndarray:
     """The learning rates of a range test, from ``start_lr`` to ``end_lr`` inclusive.
 
@@ -37,7 +45,7 @@ def lr_sweep(start_lr: float, end_lr: float, num_iter: int, step_mode: str = "ex
     --------
     >>> lr_sweep(1e-3, 1e-1, 3).round(6).tolist()
     [0.001, 0.01, 0.1]
-    >>> lr_sweep(0.0 + 1, 3, 3, "linear").tolist()
+    >>> lr_sweep(1.0, 3.0, 3, "linear").tolist()
     [1.0, 2.0, 3.0]
     """
     start_lr = _number("start_lr", start_lr)
@@ -47,10 +55,7 @@ def lr_sweep(start_lr: float, end_lr: float, num_iter: int, step_mode: str = "ex
     if end_lr <= start_lr:
         raise ValueError("end_lr must be greater than start_lr={!r}, got {!r}".format(
             start_lr, end_lr))
-    if isinstance(num_iter, bool) or not isinstance(num_iter, (int, np.integer)):
-        raise TypeError("num_iter must be an int, got {!r}".format(num_iter))
-    if num_iter < 2:
-        raise ValueError("num_iter must be >= 2, got {!r}".format(num_iter))
+    num_iter = _positive_int("num_iter", num_iter, minimum=2)
     if step_mode not in STEP_MODES:
         raise ValueError("step_mode must be one of {}, got {!r}".format(STEP_MODES, step_mode))
     t = np.arange(num_iter, dtype=np.float64) / (num_iter - 1)
@@ -65,6 +70,115 @@ def _want_progress(progress: Optional[bool]) -> bool:
     if not isinstance(progress, bool):
         raise TypeError("progress must be True, False or None, got {!r}".format(progress))
     return progress
+
+
+class Sweep:
+    """The bookkeeping of one range test, whoever drives the training steps.
+
+    It validates the settings, gives the learning rate of each iteration, records losses one
+    step late (so the engine is never drained), asks the stopping rule, and builds the result.
+    :class:`LRFinder` and :class:`gluon_lr.estimator.LRFinderHandler` both drive one.
+    """
+
+    def __init__(self, start_lr: float = 1e-7, end_lr: float = 10.0, num_iter: int = 100,
+                 step_mode: str = "exp", smoothing: float = 0.98,
+                 stopping: Optional[Callable[[int, float], bool]] = None,
+                 suggest: str = "auto", progress: Optional[bool] = None):
+        self.lrs = lr_sweep(start_lr, end_lr, num_iter, step_mode)
+        if isinstance(smoothing, bool) or not isinstance(smoothing, (int, float)) \
+                or not 0.0 <= smoothing < 1.0:
+            raise ValueError("smoothing must be a number in [0, 1), got {!r}".format(smoothing))
+        check_rule_name(suggest)
+        if stopping is None:
+            stopping = LRFinderStoppingCriteria(smoothing=smoothing)
+        elif not callable(stopping):
+            raise TypeError("stopping must be callable as stopping(iteration, loss), got "
+                            "{!r}".format(stopping))
+        self.stopping = stopping
+        self.show_progress = _want_progress(progress)
+        self.settings = dict(start_lr=float(self.lrs[0]), end_lr=float(self.lrs[-1]),
+                             num_iter=int(num_iter), step_mode=step_mode)
+        self.smoothing, self.suggest = float(smoothing), suggest
+        self.num_iter = int(num_iter)
+        self.reset()
+
+    def reset(self) -> None:
+        if hasattr(self.stopping, "reset"):
+            self.stopping.reset()
+        self.recorded_lrs: List[float] = []
+        self.losses: List[float] = []
+        self.reason = NUM_ITER
+        self.done = False
+        self._pending = None
+        self._bar = None
+        self._started = time.perf_counter()
+
+    def start(self) -> None:
+        self._started = time.perf_counter()
+        if self.show_progress:
+            from tqdm.auto import tqdm
+            self._bar = tqdm(total=self.num_iter, desc="find_lr", unit="it", leave=True,
+                             dynamic_ncols=True)
+
+    def lr(self, i: int) -> float:
+        return float(self.lrs[i])
+
+    def record(self, i: int, loss) -> bool:
+        """Queue the (unsynchronised) loss of iteration ``i``; read the previous one.
+
+        Returns True when the run must stop; the last iteration also flushes itself.
+        """
+        if self.done:
+            return True
+        pending, self._pending = self._pending, (i, loss)
+        if pending is not None and self._read(*pending):
+            self._pending = None
+            self.done = True
+            return True
+        if i == self.num_iter - 1:
+            self.flush()
+        return self.done
+
+    def flush(self) -> None:
+        """Read the loss still waiting, if any (at the end of the run)."""
+        if self._pending is not None and not self.done:
+            pending, self._pending = self._pending, None
+            self._read(*pending)
+        self.done = True
+
+    def _read(self, i: int, loss) -> bool:
+        value = float(loss.asscalar()) if hasattr(loss, "asscalar") else float(loss)
+        lr = self.lr(i)
+        self.recorded_lrs.append(lr)
+        self.losses.append(value)
+        stop = bool(self.stopping(i, value))
+        if stop:
+            self.reason = getattr(self.stopping, "reason", None) or "stopped"
+        if self._bar is not None:
+            smoothed = getattr(self.stopping, "smoothed", None)
+            self._bar.set_postfix(lr="{:.2e}".format(lr), loss="{:.4f}".format(
+                smoothed if smoothed is not None else value), refresh=False)
+            self._bar.update(1)
+        return stop
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.refresh()
+            self._bar.close()
+            self._bar = None
+
+    def result(self, **meta) -> LRFinderResult:
+        elapsed = time.perf_counter() - self._started
+        if self.losses and not math.isfinite(self.losses[0]):
+            warnings.warn("the loss was not finite on the first step of the range test (at "
+                          "lr={:.3g}); check the data, the loss and start_lr. The net and "
+                          "trainer were restored.".format(self.recorded_lrs[0]), RuntimeWarning,
+                          stacklevel=3)
+        logger.info("range test: %d iterations in %.2fs, stopped by %s", len(self.losses),
+                    elapsed, self.reason)
+        meta = dict(self.settings, seconds=elapsed, **meta)
+        return LRFinderResult(self.recorded_lrs, self.losses, stop_reason=self.reason,
+                              smoothing=self.smoothing, suggest=self.suggest, **meta)
 
 
 class LRFinder:
@@ -91,7 +205,8 @@ class LRFinder:
     def run(self, start_lr: float = 1e-7, end_lr: float = 10.0, num_iter: int = 100,
             step_mode: str = "exp", smoothing: float = 0.98,
             stopping: Optional[Callable[[int, float], bool]] = None, suggest: str = "auto",
-            progress: Optional[bool] = None) -> LRFinderResult:
+            progress: Optional[bool] = None, val_data=None, val_batches: int = 4,
+            accumulate: int = 1) -> LRFinderResult:
         """Run one range test.
 
         Parameters
@@ -112,96 +227,56 @@ class LRFinder:
             The suggestion rule behind ``result.lr`` (see :mod:`gluon_lr.suggest`).
         progress : bool, optional
             Show a tqdm bar; default: only when stderr is a terminal.
+        val_data : data, optional
+            Held-out data in any form ``Learner`` accepts. When given, the loss recorded for
+            each step is the mean loss on ``val_batches`` of its batches (forward only), not
+            the training batch's loss: slower, smoother (Smith's original proposal).
+        val_batches : int, default 4
+            How many held-out batches to evaluate after each step.
+        accumulate : int, default 1
+            Batches whose gradients are accumulated (``grad_req="add"``) into each optimizer
+            step, to test the effective batch size of a training that accumulates.
 
         Returns
         -------
         LRFinderResult
         """
-        lrs = lr_sweep(start_lr, end_lr, num_iter, step_mode)
-        if isinstance(smoothing, bool) or not isinstance(smoothing, (int, float)) \
-                or not 0.0 <= smoothing < 1.0:
-            raise ValueError("smoothing must be a number in [0, 1), got {!r}".format(smoothing))
-        check_rule_name(suggest)
-        if stopping is None:
-            stopping = LRFinderStoppingCriteria(smoothing=smoothing)
-        elif not callable(stopping):
-            raise TypeError("stopping must be callable as stopping(iteration, loss), got "
-                            "{!r}".format(stopping))
-        if hasattr(stopping, "reset"):
-            stopping.reset()
-        show = _want_progress(progress)
-
+        sweep = Sweep(start_lr, end_lr, num_iter, step_mode, smoothing, stopping, suggest,
+                      progress)
+        accumulate = _positive_int("accumulate", accumulate)
         learner = self.learner
+        if val_data is not None:
+            val_batches = _positive_int("val_batches", val_batches)
         rng = RandomState()
+        val = learner.validation_batches(val_data, val_batches) if val_data is not None \
+            else None
         batches = learner.batches()
         state = None
-        recorded_lrs: List[float] = []
-        losses: List[float] = []
-        reason = NUM_ITER
-        started = time.perf_counter()
-        bar = None
         try:
             first = next(batches)
             learner.check_batch(*first)
             state = learner.snapshot()
-            optimizer = learner.trainer.optimizer
-            optimizer.lr_scheduler = None  # the sweep owns the learning rate during the run
-            bar = _progress_bar(num_iter, show)
-            pending = None
+            learner.prepare_sweep(accumulate)
+            sweep.start()
             for i in range(num_iter):
-                batch = first if i == 0 else next(batches)
-                learner.trainer.set_learning_rate(float(lrs[i]))
-                loss = learner.train_step(*batch)
-                if pending is not None and self._record(pending, stopping, recorded_lrs, losses,
-                                                        bar):
-                    pending = None
-                    reason = getattr(stopping, "reason", None) or "stopped"
+                group = [first if (i == 0 and k == 0) else next(batches)
+                         for k in range(accumulate)]
+                learner.set_learning_rate(sweep.lr(i))
+                loss = learner.train_step_group(group)
+                if val is not None:
+                    loss = learner.evaluate(val)
+                if sweep.record(i, learner.reduce_loss(loss, i)):
                     break
-                pending = (i, float(lrs[i]), loss)
-            if pending is not None and self._record(pending, stopping, recorded_lrs, losses, bar):
-                reason = getattr(stopping, "reason", None) or "stopped"
+            sweep.flush()
         finally:
-            if bar is not None:
-                bar.refresh()
-                bar.close()
+            sweep.close()
             batches.close()
             if state is not None:
                 state.restore()
                 state.discard()
             rng.restore()
-        elapsed = time.perf_counter() - started
-        if losses and not math.isfinite(losses[0]):
-            warnings.warn("the loss was not finite on the first step of the range test (at "
-                          "lr={:.3g}); check the data, the loss and start_lr. The net and trainer "
-                          "were restored.".format(recorded_lrs[0]), RuntimeWarning, stacklevel=3)
-        logger.info("range test: %d iterations in %.2fs, stopped by %s", len(losses), elapsed,
-                    reason)
-        return LRFinderResult(recorded_lrs, losses, stop_reason=reason, smoothing=smoothing,
-                              suggest=suggest, step_mode=step_mode, start_lr=float(lrs[0]),
-                              end_lr=float(lrs[-1]), num_iter=num_iter, seconds=elapsed,
-                              steps_per_epoch=learner.steps_per_epoch)
-
-    @staticmethod
-    def _record(pending, stopping, lrs: List[float], losses: List[float], bar) -> bool:
-        i, lr, loss_nd = pending
-        loss = float(loss_nd.asscalar())
-        lrs.append(lr)
-        losses.append(loss)
-        stop = bool(stopping(i, loss))
-        if bar is not None:
-            smoothed = getattr(stopping, "smoothed", None)
-            bar.set_postfix(lr="{:.2e}".format(lr),
-                            loss="{:.4f}".format(smoothed if smoothed is not None else loss),
-                            refresh=False)
-            bar.update(1)
-        return stop
+        return sweep.result(steps_per_epoch=learner.steps_per_epoch, accumulate=accumulate,
+                            val_batches=val_batches if val is not None else None)
 
 
-def _progress_bar(total: int, show: bool):
-    if not show:
-        return None
-    from tqdm.auto import tqdm
-    return tqdm(total=total, desc="find_lr", unit="it", leave=True, dynamic_ncols=True)
-
-
-__all__ = ["LRFinder", "lr_sweep", "STEP_MODES", "mx"]
+__all__ = ["LRFinder", "Sweep", "lr_sweep", "STEP_MODES", "mx"]

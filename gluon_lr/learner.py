@@ -14,6 +14,8 @@ autograd = mx.autograd
 logger = logging.getLogger(__name__)
 
 ContextLike = Union[mx.Context, Sequence[mx.Context], None]
+# kvstore keys for averaging the loss across distributed workers; far above parameter indices.
+_LOSS_KEY = 1 << 30
 
 _MISSING = object()
 
@@ -29,6 +31,12 @@ def _as_contexts(ctx: ContextLike) -> Optional[List[mx.Context]]:
     if len(set(ctxs)) != len(ctxs):
         raise ValueError("ctx lists a context twice: {!r}".format(ctx))
     return ctxs
+
+
+def _is_dist(kvstore) -> bool:
+    if isinstance(kvstore, str):
+        return "dist" in kvstore
+    return "dist" in getattr(kvstore, "type", "")
 
 
 def _first_line(err: BaseException) -> str:
@@ -67,7 +75,10 @@ class Learner:
         An existing trainer to use; its optimizer, kvstore and states are respected, and
         restored after every range test.
     kvstore : str or mx.kv.KVStore, default "device"
-        Used only when ``trainer`` is not given, as in ``gluon.Trainer``.
+        Used only when ``trainer`` is not given, as in ``gluon.Trainer``. With a distributed
+        kvstore (``"dist_sync"``, ...) the trainer is built with ``update_on_kvstore=False``
+        and every worker's loss is averaged through the kvstore, so all workers record the
+        same curve, stop at the same step and get the same suggestion.
 
     Examples
     --------
@@ -124,10 +135,12 @@ class Learner:
                 raise TypeError("optimizer must be a name or an mx.optimizer.Optimizer, got "
                                 "{!r}".format(optimizer))
             trainer = gluon.Trainer(net.collect_params(), optimizer, optimizer_params or None,
-                                    kvstore=kvstore)
+                                    kvstore=kvstore,
+                                    update_on_kvstore=False if _is_dist(kvstore) else None)
         else:
             self._check_trainer(trainer)
         self.trainer = trainer
+        self._loss_keys = None
 
     def _init_net(self, ctxs: Optional[List[mx.Context]]) -> List[mx.Context]:
         params = list(self.net.collect_params().values())
@@ -150,6 +163,14 @@ class Learner:
         return list(have)
 
     def _check_trainer(self, trainer) -> None:
+        config = getattr(trainer, "_kvstore_params", {})
+        if _is_dist(config.get("kvstore")) and config.get("update_on_kvstore") is not False:
+            raise ValueError(
+                "the trainer has a distributed kvstore with update_on_kvstore={!r}: its optimizer "
+                "runs on the servers, where a worker can neither sweep the learning rate nor "
+                "save the optimizer's states. Create it with gluon.Trainer(..., kvstore=..., "
+                "update_on_kvstore=False) for the range test (and, if you like, for training)"
+                .format(config.get("update_on_kvstore")))
         own = {p.name for p in self.net.collect_params().values() if p.grad_req != "null"}
         theirs = {p.name for p in trainer._params}
         if not theirs or not theirs <= set(self.net.collect_params().keys()):
@@ -229,6 +250,77 @@ class Learner:
         """Save net and trainer so that :meth:`TrainingState.restore` undoes any steps."""
         return TrainingState(self.params, self.trainer)
 
+    # ---- what one range-test iteration does -------------------------------------------------
+    def prepare_sweep(self, accumulate: int = 1) -> None:
+        """Hand the learning rate to the sweep and set up accumulation and loss averaging.
+
+        Called after :meth:`snapshot`, which restores everything changed here.
+        """
+        self.trainer.optimizer.lr_scheduler = None  # the sweep owns the learning rate
+        self._accumulate = accumulate
+        if accumulate > 1:
+            for p in self.params:
+                if p.grad_req == "write":
+                    p.grad_req = "add"
+                if p.grad_req != "null":
+                    p.zero_grad()
+        kv = getattr(self.trainer, "_kvstore", None)
+        self._kv = kv if kv is not None and _is_dist(kv) else None
+        if self._kv is not None and self._loss_keys is None:
+            # Two keys used in turn: a round is read before its key is pushed again.
+            self._loss_keys = (_LOSS_KEY, _LOSS_KEY + 1)
+            self._loss_bufs = [nd.zeros((1,), ctx=mx.cpu()) for _ in self._loss_keys]
+            for key, buf in zip(self._loss_keys, self._loss_bufs):
+                self._kv.init(key, buf)
+            nd.waitall()
+
+    def set_learning_rate(self, lr: float) -> None:
+        self.trainer.set_learning_rate(lr)
+
+    def reduce_loss(self, loss: nd.NDArray, i: int) -> nd.NDArray:
+        """The loss averaged over distributed workers (unchanged on one machine)."""
+        if getattr(self, "_kv", None) is None:
+            return loss
+        k = i % 2
+        self._kv.pushpull(self._loss_keys[k], loss.reshape((1,)).as_in_context(mx.cpu()),
+                          out=self._loss_bufs[k])
+        return self._loss_bufs[k] / self._kv.num_workers
+
+    def train_step_group(self, group) -> nd.NDArray:
+        """One optimizer step over one batch, or over several with accumulated gradients."""
+        if len(group) == 1:
+            return self.train_step(*group[0])
+        total, n = None, 0
+        for data, label in group:
+            loss = self.forward_backward(data, label) * data.shape[0]
+            total = loss if total is None else total + loss
+            n += data.shape[0]
+        self.trainer.step(n)
+        for p in self.params:
+            if p.grad_req != "null":
+                p.zero_grad()
+        return total / n
+
+    def validation_batches(self, val_data, count: int) -> list:
+        """The first ``count`` batches of ``val_data`` (drawn once, reused after every step)."""
+        stream = make_batches(val_data, self.batch_size if not isinstance(
+            val_data, (gluon.data.DataLoader, mx.io.DataIter)) else None)
+        try:
+            return [next(stream) for _ in range(count)]
+        finally:
+            stream.close()
+
+    def evaluate(self, batches) -> nd.NDArray:
+        """Mean loss over ``batches`` (forward only, inference mode), not synchronised."""
+        total, n = None, 0
+        for data, label in batches:
+            xs, ys = self._split(data, label)
+            for x, y in zip(xs, ys):
+                part = self.loss(self.net(x), y).sum().as_in_context(self.ctx[0])
+                total = part if total is None else total + part
+            n += data.shape[0]
+        return total / n
+
     def forward_backward(self, data, label) -> nd.NDArray:
         """Forward and backward on one batch; return its mean loss, not yet synchronised."""
         xs, ys = self._split(data, label)
@@ -248,16 +340,18 @@ class Learner:
 
     def find_lr(self, start_lr: float = 1e-7, end_lr: float = 10.0, num_iter: int = 100,
                 step_mode: str = "exp", smoothing: float = 0.98, stopping=None,
-                suggest: str = "auto", progress: Optional[bool] = None):
+                suggest: str = "auto", progress: Optional[bool] = None, val_data=None,
+                val_batches: int = 4, accumulate: int = 1):
         """Run a learning-rate range test and return its :class:`LRFinderResult`.
 
         The net and trainer are restored afterwards, whatever happens. See
-        :class:`gluon_lr.LRFinder` for the parameters.
+        :meth:`gluon_lr.LRFinder.run` for the parameters.
         """
         from .finder import LRFinder
         return LRFinder(self).run(start_lr=start_lr, end_lr=end_lr, num_iter=num_iter,
                                   step_mode=step_mode, smoothing=smoothing, stopping=stopping,
-                                  suggest=suggest, progress=progress)
+                                  suggest=suggest, progress=progress, val_data=val_data,
+                                  val_batches=val_batches, accumulate=accumulate)
 
     def __repr__(self) -> str:
         return "Learner(net={}, ctx={}, optimizer={})".format(

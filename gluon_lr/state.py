@@ -68,16 +68,15 @@ class TrainingState:
                 raise RuntimeError(
                     "parameter {} has no data yet: snapshot after the first forward "
                     "pass".format(p.name))
-            self._data[p.name] = [arr.copy() for arr in p.list_data()]
-            if p.grad_req != "null":
-                self._grad[p.name] = [g.copy() for g in p.list_grad()]
         self._optimizer = trainer._optimizer
         self._lr_scheduler = self._optimizer.lr_scheduler
         self._lr = self._optimizer.lr
         self._tmpdir: Optional[str] = tempfile.mkdtemp(prefix="gluon_lr_")
         self._states_file = os.path.join(self._tmpdir, "trainer.states")
-        # The scheduler is detached while pickling: a user's scheduler need not be picklable
-        # for a range test, and it is re-attached by identity afterwards.
+        # save_states first: it initialises the kvstore and broadcasts the parameters, so on
+        # several devices or distributed workers the copies saved below are the synchronised
+        # ones. The scheduler is detached while pickling (a user's scheduler need not be
+        # picklable for a range test) and re-attached by identity afterwards.
         self._optimizer.lr_scheduler = None
         try:
             trainer.save_states(self._states_file)
@@ -86,6 +85,11 @@ class TrainingState:
             self.discard()
             raise
         self._optimizer.lr_scheduler = self._lr_scheduler
+        mx.nd.waitall()
+        for p in self._params:
+            self._data[p.name] = [arr.copy() for arr in p.list_data()]
+            if p.grad_req != "null":
+                self._grad[p.name] = [g.copy() for g in p.list_grad()]
         mx.nd.waitall()
 
     def restore(self) -> None:
@@ -96,19 +100,18 @@ class TrainingState:
         for p in self._params:
             if p.grad_req != self._grad_req[p.name]:
                 p.grad_req = self._grad_req[p.name]
-            saved = self._data[p.name]
-            arrays = p.list_data()
-            if len(arrays) == 1 or all(
-                    (saved[0] == s).min().asscalar() for s in saved[1:]):
-                # set_data keeps a kvstore's own copy in step with the devices' copies.
-                p.set_data(saved[0])
-            else:  # pragma: no cover - copies differ only in unusual user setups
-                for arr, s in zip(arrays, saved):
-                    s.copyto(arr)
-            if p.name in self._grad:
-                for g, s in zip(p.list_grad(), self._grad[p.name]):
-                    s.copyto(g)
+            # set_data keeps a kvstore's own copy in step with the devices' copies.
+            p.set_data(self._data[p.name][0])
         self._trainer.load_states(self._states_file)
+        # load_states may re-initialise the kvstore, which broadcasts device 0's copy of every
+        # parameter; copies that legitimately differ per device (BatchNorm running statistics)
+        # are put back one by one.
+        for p in self._params:
+            for arr, saved in zip(p.list_data(), self._data[p.name]):
+                saved.copyto(arr)
+            for g, saved in zip(p.list_grad() if p.name in self._grad else [],
+                                self._grad.get(p.name, [])):
+                saved.copyto(g)
         self._rebind_optimizer()
         mx.nd.waitall()
 
