@@ -7,7 +7,7 @@ printed. The plain loop is deliberately lean: batches by ``nd.take`` from preloa
 snapshot, loss recording, stopping checks and restore; its stopping rule is disabled so both do
 exactly ``num_iter`` steps.
 
-    python benchmarks/overhead.py [--num-iter 100] [--rounds 5]
+    python benchmarks/overhead.py [--num-iter 100] [--rounds 9]
 """
 import argparse
 import statistics
@@ -46,7 +46,7 @@ def plain_loop(net, trainer, loss_fn, X, y, num_iter, batch_size):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--num-iter", type=int, default=100)
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=9)
     parser.add_argument("--batch-size", type=int, default=64)
     args = parser.parse_args()
 

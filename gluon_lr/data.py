@@ -141,13 +141,18 @@ def _array_batches(X, y, batch_size: int) -> BatchStream:
     if batch_size > n:
         raise ValueError("batch_size={} is larger than the data ({} samples)".format(
             batch_size, n))
-    sampler = ContinuousBatchSampler(gluon.data.RandomSampler(n), batch_size)
 
     def gen():
-        # One nd.take per batch: no per-sample Python work, and it stays asynchronous.
-        for indices in sampler:
-            idx = nd.array(indices, dtype="int64", ctx=mx.cpu())
-            yield nd.take(X, idx), nd.take(y, idx)
+        # The same order as ContinuousBatchSampler(RandomSampler(n)) with last_batch="discard",
+        # but each pass's permutation is uploaded once and sliced (views, no copy): a per-batch
+        # nd.array(indices) is a synchronous copy that would wait for the running step.
+        while True:
+            order = np.arange(n)
+            np.random.shuffle(order)
+            perm = nd.array(order, dtype="int64", ctx=mx.cpu())
+            for k in range(n // batch_size):
+                idx = perm[k * batch_size:(k + 1) * batch_size]
+                yield nd.take(X, idx), nd.take(y, idx)
 
     return BatchStream(gen(), batch_size)
 

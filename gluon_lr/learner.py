@@ -327,6 +327,8 @@ class Learner:
         with autograd.record():
             losses = [self.loss(self.net(x), y) for x, y in zip(xs, ys)]
         autograd.backward(losses)
+        if len(losses) == 1:
+            return losses[0].mean()
         total = losses[0].sum()
         for part in losses[1:]:
             total = total + part.sum().as_in_context(self.ctx[0])
