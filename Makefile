@@ -21,7 +21,7 @@ install: $(VENV)/.installed
 dev: $(VENV)/.dev-installed
 
 demo: install
-	$(BIN)/python -m gluon_lr find
+	$(BIN)/gluon-lr find
 
 test: dev
 	$(BIN)/python -m pytest -q
