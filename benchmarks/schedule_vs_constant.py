@@ -17,13 +17,16 @@ import warnings
 
 import mxnet as mx
 import numpy as np
-from mxnet import autograd, gluon, nd
+from mxnet import gluon, nd
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from gluon_lr import Learner  # noqa: E402
 from gluon_lr.datasets import mnist5k, train_val_split  # noqa: E402
 from gluon_lr.models import lenet  # noqa: E402
 from gluon_lr.schedules import apply_momentum  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import accuracy, seeded_net, train_epochs  # noqa: E402
 
 CANDIDATES = ("constant", "one_cycle", "one_cycle+momentum", "warmup_cosine", "cosine",
               "triangular")
@@ -45,13 +48,7 @@ def main():
     scores = {c: [] for c in CANDIDATES}
 
     def init(seed):
-        mx.random.seed(seed)
-        np.random.seed(seed)
-        net = lenet()
-        net.initialize(mx.init.Xavier())
-        net.hybridize()
-        net(Xtr[:2])
-        return net
+        return seeded_net(lenet, seed, Xtr[:2])
 
     for seed in range(args.seeds):
         net = init(seed)
@@ -66,18 +63,10 @@ def main():
             sched = result.schedule(preset, total_steps=total, steps_per_epoch=steps_per_epoch)
             trainer = gluon.Trainer(net.collect_params(), "sgd",
                                     {"momentum": 0.9, "lr_scheduler": sched})
-            rs = np.random.RandomState(seed + 1000)
-            for _ in range(args.epochs):
-                perm = rs.permutation(n)
-                for k in range(steps_per_epoch):
-                    idx = nd.array(perm[k * b:(k + 1) * b], dtype="int64")
-                    with autograd.record():
-                        loss = loss_fn(net(nd.take(Xtr, idx)), nd.take(ytr, idx))
-                    loss.backward()
-                    if name == "one_cycle+momentum":
-                        apply_momentum(trainer, sched)
-                    trainer.step(b)
-            acc = float((np.nan_to_num(net(Xva_nd).asnumpy()).argmax(1) == yva).mean() * 100)
+            train_epochs(net, trainer, loss_fn, Xtr, ytr, args.epochs, b, seed,
+                         before_step=(lambda t, s=sched: apply_momentum(t, s))
+                         if name == "one_cycle+momentum" else None)
+            acc = accuracy(net, Xva_nd, yva)
             scores[name].append(acc)
         print("seed {}: suggestion {:.3g}; ".format(seed, result.lr) + ", ".join(
             "{} {:.2f}%".format(c, scores[c][-1]) for c in CANDIDATES), flush=True)

@@ -23,12 +23,15 @@ import warnings
 
 import mxnet as mx
 import numpy as np
-from mxnet import autograd, gluon, nd
+from mxnet import gluon, nd
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from gluon_lr import Learner, SUGGESTION_RULES  # noqa: E402
 from gluon_lr.datasets import digits, mnist5k, train_val_split  # noqa: E402
 from gluon_lr.models import lenet, mlp  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import accuracy, seeded_net, train_epochs  # noqa: E402
 
 GRID = [10 ** (e / 4) for e in range(-20, 3)]  # 1e-5 .. 10**0.5
 RULES = list(SUGGESTION_RULES)
@@ -115,13 +118,7 @@ class Task:
             gluon.loss.SoftmaxCrossEntropyLoss()
 
     def init_net(self, seed):
-        mx.random.seed(seed)
-        np.random.seed(seed)
-        net = self.spec["net"]()
-        net.initialize(mx.init.Xavier())
-        net.hybridize()
-        net(self.Xtr[:2])
-        return net, [p.data().copy() for p in net.collect_params().values()]
+        return seeded_net(self.spec["net"], seed, self.Xtr[:2])
 
     def trainer(self, net, lr):
         params = dict(self.spec["params"])
@@ -131,27 +128,17 @@ class Task:
 
     def train(self, seed, lr):
         """Train from the seed's initialisation at a constant lr; return the validation score."""
-        net, init = self.init_net(seed)
+        net = self.init_net(seed)
         trainer = self.trainer(net, lr)
-        rs = np.random.RandomState(seed + 1000)
-        n, b = self.Xtr.shape[0], self.spec["batch"]
-        for _ in range(self.spec["epochs"]):
-            perm = rs.permutation(n)
-            for k in range(n // b):
-                idx = nd.array(perm[k * b:(k + 1) * b], dtype="int64")
-                with autograd.record():
-                    loss = self.loss(net(nd.take(self.Xtr, idx)), nd.take(self.ytr, idx))
-                loss.backward()
-                trainer.step(b)
-        out = net(self.Xva).asnumpy()
+        train_epochs(net, trainer, self.loss, self.Xtr, self.ytr, self.spec["epochs"],
+                     self.spec["batch"], seed)
         if self.regression:
-            mse = float(np.mean((out - self.yva) ** 2))
+            mse = float(np.mean((net(self.Xva).asnumpy() - self.yva) ** 2))
             return mse if np.isfinite(mse) else float("inf")
-        out = np.nan_to_num(out, nan=0.0)
-        return float((out.argmax(1) == self.yva).mean() * 100)
+        return accuracy(net, self.Xva, self.yva)
 
     def range_test(self, seed):
-        net, _ = self.init_net(seed)
+        net = self.init_net(seed)
         learner = Learner(net, (self.Xtr, self.ytr), loss=self.loss,
                           trainer=self.trainer(net, None), batch_size=self.spec["batch"])
         t0 = time.perf_counter()

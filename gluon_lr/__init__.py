@@ -9,6 +9,7 @@ Typical use::
 __version__ = "0.1.0"
 
 from ._mx import mx  # noqa: F401  (fails early with a clear message without MXNet)
+from .compare import ScheduleComparison, compare_schedules
 from .data import ContinuousBatchSampler
 from .finder import LRFinder, lr_sweep
 from .learner import Learner
@@ -24,6 +25,8 @@ __all__ = [
     "LRFinderResult",
     "LRFinderStoppingCriteria",
     "NoSuggestion",
+    "ScheduleComparison",
     "SUGGESTION_RULES",
+    "compare_schedules",
     "lr_sweep",
 ]

@@ -102,6 +102,9 @@ def build_parser() -> argparse.ArgumentParser:
                       help="also write this preset, built from the result, and its plot")
     find.add_argument("--epochs", type=_positive_int, default=None,
                       help="training length the --schedule is for")
+    find.add_argument("--compare-schedules", action="store_true",
+                      help="also pick the best schedule preset by successive halving on a "
+                           "held-out 20%% of the data; prints a table, saves compare.png/.json")
     find.add_argument("--out", default="lr_find",
                       help="folder for lr_find.png, .csv and .json (default: ./lr_find/)")
     find.add_argument("--quiet", action="store_true", help="no progress bar and no report")
@@ -199,6 +202,15 @@ def _cmd_find(args) -> int:
         raise CLIError("--schedule needs --epochs N (the training length it is for)")
     ctx = _contexts(args.ctx)
     X, y = _load_data(args.data)
+    val = None
+    if args.compare_schedules:
+        from .datasets import train_val_split
+        try:
+            X, Xv, y, yv = train_val_split(X, y)
+        except ValueError:  # classes too small to stratify
+            from sklearn.model_selection import train_test_split
+            X, Xv, y, yv = train_test_split(X, y, test_size=0.2, random_state=0)
+        val = (Xv, yv)
     model = args.model or ("lenet" if X.ndim == 4 else "mlp")
     try:
         net = get_model(model, classes=int(np.max(y)) + 1)
@@ -235,16 +247,42 @@ def _cmd_find(args) -> int:
                        "values": schedule.values(total)}, f)
         _save_plot(lambda ax: plot_schedule(schedule, total, ax=ax, label=args.schedule),
                    paths["schedule_png"])
+    comparison = None
+    if val is not None:
+        total = args.epochs * learner.steps_per_epoch if args.epochs else None
+        try:
+            comparison = learner.compare_schedules(result, val_data=val, seed=args.seed,
+                                                   total_steps=total)
+        except ValueError as err:
+            raise CLIError(str(err))
+        paths["compare"] = os.path.join(args.out, "compare.json")
+        paths["compare_png"] = os.path.join(args.out, "compare.png")
+        comparison.to_json(paths["compare"])
+        _save_plot(lambda ax: comparison.plot(ax=ax), paths["compare_png"])
     if args.json:
         out = result.to_dict()
         out.update(suggestions=result.suggestions(), diagnosis=result.diagnosis,
                    suggested_range=result.suggested_range, files=paths,
-                   schedule=repr(schedule) if schedule else None)
+                   schedule=repr(schedule) if schedule else None,
+                   comparison=comparison.to_dict() if comparison else None)
         print(json.dumps(out))
         return 0
     if not args.quiet:
         _report(result, paths, schedule)
+        if comparison is not None:
+            _report_comparison(comparison, paths)
     return 0
+
+
+def _report_comparison(comparison, paths) -> None:
+    print("schedule comparison ({} steps, {:.1f} s): best {}".format(
+        comparison.steps, comparison.seconds, comparison.best_name))
+    print("  {:<14} {:>6} {:>9} {:>8}".format("schedule", "steps", "val loss", "val acc"))
+    for row in comparison.table():
+        acc = "{:.2f}%".format(row["val_accuracy"]) if row["val_accuracy"] is not None else "-"
+        print("  {:<14} {:>6} {:>9.4f} {:>8}".format(row["name"], row["steps"], row["val_loss"],
+                                                     acc))
+    print("comparison plot: {}".format(os.path.abspath(paths["compare_png"])))
 
 
 def _fmt(lr) -> str:

@@ -355,6 +355,20 @@ class Learner:
                                   suggest=suggest, progress=progress, val_data=val_data,
                                   val_batches=val_batches, accumulate=accumulate)
 
+    def compare_schedules(self, result, candidates=("constant", "one_cycle", "triangular",
+                                                    "warmup_cosine"),
+                          budget_steps: Optional[int] = None, val_data=None, rungs: int = 3,
+                          seed: Optional[int] = None, total_steps: Optional[int] = None,
+                          val_batches: Optional[int] = None):
+        """Pick the schedule preset that trains best, by successive halving.
+
+        See :func:`gluon_lr.compare.compare_schedules`; returns a ``ScheduleComparison``.
+        """
+        from .compare import compare_schedules
+        return compare_schedules(self, result, candidates=candidates, budget_steps=budget_steps,
+                                 val_data=val_data, rungs=rungs, seed=seed,
+                                 total_steps=total_steps, val_batches=val_batches)
+
     def __repr__(self) -> str:
         return "Learner(net={}, ctx={}, optimizer={})".format(
             type(self.net).__name__, self.ctx, type(self.trainer.optimizer).__name__)

@@ -126,3 +126,16 @@ def test_module_entry_point_runs(tmp_path):
                           env=dict(os.environ, MPLBACKEND="Agg"), timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert "Constant(lr=0.1)" in proc.stdout
+
+
+def test_find_compare_schedules(tmp_path, capsys):
+    out = tmp_path / "o"
+    assert main(["find", "--data", "digits", "--compare-schedules", "--out", str(out),
+                 "--num-iter", "60", "--start-lr", "1e-4", "--end-lr", "10"]) == 0
+    text = capsys.readouterr().out
+    assert "schedule comparison (" in text and "best " in text
+    for name in ("constant", "one_cycle", "triangular", "warmup_cosine"):
+        assert "  " + name in text
+    doc = json.loads((out / "compare.json").read_text())
+    assert doc["best"] in ("constant", "one_cycle", "triangular", "warmup_cosine")
+    assert (out / "compare.png").stat().st_size > 0

@@ -7,7 +7,7 @@ import pytest
 from mxnet import gluon
 
 from conftest import make_data, make_net, train_steps
-from gluon_lr.schedules import (SCHEDULES, Anneal, Constant, CoolDown, Cosine, OneCycle,
+from gluon_lr.schedules import (SCHEDULES, Anneal, Constant, CoolDown, Cosine, Offset, OneCycle,
                                 Schedule, Sequential, Triangular, WarmUp, apply_momentum,
                                 get_schedule, plot_schedule)
 
@@ -22,6 +22,7 @@ PRESETS = {
     "one_cycle": dict(max_lr=0.1, total_steps=20),
 }
 EXTRA = [WarmUp(Constant(0.1), 3), CoolDown(Cosine(0.1, 0.0, 10), 5, 4, final_lr=0.001),
+         Offset(get_schedule("one_cycle", max_lr=0.1, total_steps=20), 7),
          Sequential([Constant(0.1), Anneal(0.1, 0.01, 3)], [2])]
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Callable, Dict
 
 from .base import Anneal, Constant, Schedule, plot_schedule
-from .composite import CoolDown, Sequential, WarmUp
+from .composite import CoolDown, Offset, Sequential, WarmUp
 from .cosine import Cosine
 from .cyclic import Triangular
 from .one_cycle import OneCycle, apply_momentum
@@ -68,6 +68,6 @@ def get_schedule(name: str, **kwargs) -> Schedule:
         raise TypeError("schedule {!r}: {}".format(name, err)) from None
 
 
-__all__ = ["Anneal", "Constant", "CoolDown", "Cosine", "OneCycle", "SCHEDULES", "Schedule",
+__all__ = ["Anneal", "Constant", "CoolDown", "Cosine", "Offset", "OneCycle", "SCHEDULES", "Schedule",
            "Sequential", "Triangular", "WarmUp", "apply_momentum", "get_schedule",
            "plot_schedule"]

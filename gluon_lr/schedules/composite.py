@@ -101,3 +101,28 @@ class CoolDown(Sequential):
     def _repr_args(self) -> dict:
         return {"schedule": self.schedule, "start": self.start, "length": self.length,
                 "final_lr": self.final_lr}
+
+
+class Offset(Schedule):
+    """``schedule`` started ``steps`` updates late: step ``steps + 1`` is its step 1.
+
+    For attaching a schedule to a trainer that has already trained (its optimizer's
+    ``num_update`` does not restart at 1); before the start it holds the schedule's first value.
+    """
+
+    def __init__(self, schedule: Schedule, steps: int):
+        super().__init__()
+        if not isinstance(schedule, Schedule):
+            raise TypeError("schedule must be a gluon_lr Schedule, got {!r}".format(schedule))
+        if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
+            raise ValueError("steps must be an int >= 0, got {!r}".format(steps))
+        self.schedule, self.steps = schedule, steps
+
+    def value(self, t: int) -> float:
+        return self.schedule.value(max(1, t - self.steps))
+
+    def max_value(self) -> float:
+        return self.schedule.max_value()
+
+    def _repr_args(self) -> dict:
+        return {"schedule": self.schedule, "steps": self.steps}
