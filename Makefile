@@ -26,7 +26,7 @@ demo: install
 test: dev
 	$(BIN)/python -m pytest -q
 
-# Sphinx docs with the tutorials rendered (quick mode; GLUON_LR_DOCS_FULL=1 for full runs).
+# Sphinx docs with the tutorials executed in full and rendered with their figures.
 docs: dev
 	rm -rf docs/_build docs/generated docs/auto_tutorials
 	$(BIN)/python -m sphinx -W --keep-going -q -b html docs docs/_build/html

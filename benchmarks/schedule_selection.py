@@ -35,6 +35,10 @@ TASKS = {
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--budget-fraction", type=float, default=None,
+                        help="first rung = this fraction of the full length (default: the "
+                             "library's default budget)")
+    parser.add_argument("--select", default="auto", choices=("auto", "loss", "accuracy"))
     args = parser.parse_args()
     loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
     rows = []
@@ -53,8 +57,10 @@ def main():
                 warnings.simplefilter("ignore")
                 result = learner.find_lr(progress=False)
             t0 = time.perf_counter()
+            budget = int(full * args.budget_fraction) if args.budget_fraction else None
             cmp = learner.compare_schedules(result, val_data=(Xva, yva), seed=seed,
-                                            total_steps=full)
+                                            total_steps=full, budget_steps=budget,
+                                            select=args.select)
             cmp_seconds = time.perf_counter() - t0
             scores, t_full = {}, time.perf_counter()
             for name in DEFAULT_CANDIDATES:
@@ -67,6 +73,7 @@ def main():
             full_seconds = time.perf_counter() - t_full
             winner = max(scores, key=scores.get)
             rows.append(dict(task=task, seed=seed, pick=cmp.best_name, winner=winner,
+                             fixed={n: scores[winner] - scores[n] for n in scores},
                              regret=scores[winner] - scores[cmp.best_name],
                              steps=cmp.steps / (len(DEFAULT_CANDIDATES) * full),
                              seconds=cmp_seconds / full_seconds))
@@ -74,14 +81,18 @@ def main():
                   "comparison {} steps = {:.0%} of training all fully, {:.0%} of the time".format(
                       task, seed, cmp.best_name, scores[cmp.best_name], winner, scores[winner],
                       cmp.steps, rows[-1]["steps"], rows[-1]["seconds"]), flush=True)
-    print("\n| task | pick = full-length winner | mean regret of the pick (pts) | cost (steps) "
-          "| cost (time) |")
-    print("|---|---|---|---|---|")
+    print("\n| task | pick = full-length winner | regret of the pick (pts) | "
+          + " | ".join("always {}".format(n) for n in DEFAULT_CANDIDATES)
+          + " | random pick | cost (steps) | cost (time) |")
+    print("|---" * (6 + len(DEFAULT_CANDIDATES)) + "|")
     for task in TASKS:
         r = [row for row in rows if row["task"] == task]
-        print("| {} | {}/{} | {:.2f} | {:.0%} | {:.0%} |".format(
+        fixed = {n: statistics.mean(x["fixed"][n] for x in r) for n in DEFAULT_CANDIDATES}
+        print("| {} | {}/{} | {:.2f} | {} | {:.2f} | {:.0%} | {:.0%} |".format(
             task, sum(x["pick"] == x["winner"] for x in r), len(r),
-            statistics.mean(x["regret"] for x in r), statistics.mean(x["steps"] for x in r),
+            statistics.mean(x["regret"] for x in r),
+            " | ".join("{:.2f}".format(fixed[n]) for n in DEFAULT_CANDIDATES),
+            statistics.mean(fixed.values()), statistics.mean(x["steps"] for x in r),
             statistics.mean(x["seconds"] for x in r)))
 
 

@@ -58,8 +58,8 @@ class ScheduleComparison:
             ax.plot([r["steps"] for r in rungs], [r["val_loss"] for r in rungs], marker="o",
                     lw=3 if name == self.best_name else 1.5,
                     label=name + (" (best)" if name == self.best_name else ""))
-        ax.set_xscale("log", base=2)
-        ax.set_xlabel("steps trained (per rung)")
+        ax.set_xticks(sorted({r["steps"] for runs in self.history.values() for r in runs}))
+        ax.set_xlabel("steps trained in the rung")
         ax.set_ylabel("validation loss")
         ax.set_title("schedule comparison: {} steps, {:.1f} s".format(self.steps, self.seconds))
         ax.grid(True, alpha=0.3)
@@ -97,7 +97,8 @@ def _score(row: Dict[str, Any], select: str) -> float:
 def compare_schedules(learner, result, candidates: Sequence[str] = DEFAULT_CANDIDATES,
                       budget_steps: Optional[int] = None, val_data=None, rungs: int = 3,
                       seed: Optional[int] = None, total_steps: Optional[int] = None,
-                      val_batches: Optional[int] = None) -> ScheduleComparison:
+                      val_batches: Optional[int] = None,
+                      select: str = "auto") -> ScheduleComparison:
     """Pick the preset that trains best, by successive halving.
 
     Every candidate is built from the range test (``result.schedule(name, b)``) for a budget of
@@ -126,6 +127,9 @@ def compare_schedules(learner, result, candidates: Sequence[str] = DEFAULT_CANDI
         longest rung's budget).
     val_batches : int, optional
         Cap on the validation batches evaluated (default: all of one pass).
+    select : {"auto", "loss", "accuracy"}
+        What ranks the candidates: validation loss, or accuracy (classification losses only);
+        ``"auto"`` is accuracy for ``SoftmaxCrossEntropyLoss`` and loss otherwise.
 
     Raises
     ------
@@ -167,7 +171,13 @@ def compare_schedules(learner, result, candidates: Sequence[str] = DEFAULT_CANDI
         result.schedule(name, total_steps=budget_steps, steps_per_epoch=spe)
     val = _validation_set(learner, val_data, val_batches)
     classify = isinstance(learner.loss, mx.gluon.loss.SoftmaxCrossEntropyLoss)
-    select = "accuracy" if classify else "loss"
+    if select not in ("auto", "loss", "accuracy"):
+        raise ValueError("select must be 'auto', 'loss' or 'accuracy', got {!r}".format(select))
+    if select == "accuracy" and not classify:
+        raise ValueError("select='accuracy' needs a SoftmaxCrossEntropyLoss; this learner's "
+                         "loss is {}".format(type(learner.loss).__name__))
+    if select == "auto":
+        select = "accuracy" if classify else "loss"
 
     rng = RandomState()
     started = time.perf_counter()

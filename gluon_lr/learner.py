@@ -359,7 +359,7 @@ class Learner:
                                                     "warmup_cosine"),
                           budget_steps: Optional[int] = None, val_data=None, rungs: int = 3,
                           seed: Optional[int] = None, total_steps: Optional[int] = None,
-                          val_batches: Optional[int] = None):
+                          val_batches: Optional[int] = None, select: str = "auto"):
         """Pick the schedule preset that trains best, by successive halving.
 
         See :func:`gluon_lr.compare.compare_schedules`; returns a ``ScheduleComparison``.
@@ -367,7 +367,8 @@ class Learner:
         from .compare import compare_schedules
         return compare_schedules(self, result, candidates=candidates, budget_steps=budget_steps,
                                  val_data=val_data, rungs=rungs, seed=seed,
-                                 total_steps=total_steps, val_batches=val_batches)
+                                 total_steps=total_steps, val_batches=val_batches,
+                                 select=select)
 
     def __repr__(self) -> str:
         return "Learner(net={}, ctx={}, optimizer={})".format(

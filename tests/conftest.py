@@ -101,3 +101,12 @@ def train_steps(net, trainer, X, y, steps, batch=16, loss=None):
         mx.autograd.backward(ls)
         trainer.step(batch)
     mx.nd.waitall()
+
+
+def quick(learner, **kw):
+    """A short range test for tests: 15 steps from 1e-4 to 1, no progress bar."""
+    kw.setdefault("num_iter", 15)
+    kw.setdefault("start_lr", 1e-4)
+    kw.setdefault("end_lr", 1.0)
+    kw.setdefault("progress", False)
+    return learner.find_lr(**kw)

@@ -75,6 +75,16 @@ def test_regression_is_scored_on_loss():
     cmp = learner.compare_schedules(result, val_data=(X[64:], y[64:]), budget_steps=4,
                                     candidates=("constant", "cosine"))
     assert cmp.select == "loss" and all(r["val_accuracy"] is None for r in cmp.table())
+    with pytest.raises(ValueError, match="select='accuracy' needs a SoftmaxCrossEntropyLoss"):
+        learner.compare_schedules(result, val_data=(X[64:], y[64:]), select="accuracy")
+
+
+def test_select_by_loss_ranks_by_loss(setup):
+    learner, result, val = setup
+    cmp = learner.compare_schedules(result, val_data=val, budget_steps=4, seed=0, select="loss")
+    finalists = [r for r in cmp.table() if r["rungs"] == 2]
+    assert finalists[0]["name"] == cmp.best_name
+    assert finalists[0]["val_loss"] <= finalists[1]["val_loss"]
 
 
 @pytest.mark.parametrize("kwargs,exc,match", [
@@ -85,6 +95,7 @@ def test_regression_is_scored_on_loss():
     ({"budget_steps": 1}, ValueError, "budget_steps=1 is too small"),
     ({"budget_steps": 2.5}, TypeError, "budget_steps must be an int"),
     ({"rungs": 0}, ValueError, "rungs must be an int >= 1, got 0"),
+    ({"select": "f1"}, ValueError, "select must be 'auto', 'loss' or 'accuracy', got 'f1'"),
 ])
 def test_bad_input_fails_before_training(setup, kwargs, exc, match):
     learner, result, val = setup

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from mxnet import gluon
 
-from conftest import assert_same, capture, make_data, make_net, train_steps
+from conftest import assert_same, capture, make_data, make_net, quick, train_steps
 from gluon_lr import Learner, LRFinder, LRFinderResult, LRFinderStoppingCriteria, lr_sweep
 
 OPTIMIZERS = [
@@ -17,14 +17,6 @@ OPTIMIZERS = [
     ("adam", {}),
     ("rmsprop", {}),
 ]
-
-
-def quick(learner, **kw):
-    kw.setdefault("num_iter", 15)
-    kw.setdefault("start_lr", 1e-4)
-    kw.setdefault("end_lr", 1.0)
-    kw.setdefault("progress", False)
-    return learner.find_lr(**kw)
 
 
 def test_lr_sweep_exp_and_linear():

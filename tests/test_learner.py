@@ -5,16 +5,8 @@ import numpy as np
 import pytest
 from mxnet import gluon
 
-from conftest import assert_same, capture, make_data, make_net
+from conftest import assert_same, capture, make_data, make_net, quick
 from gluon_lr import ContinuousBatchSampler, Learner, LRFinderResult
-
-
-def quick(learner, **kw):
-    kw.setdefault("num_iter", 15)
-    kw.setdefault("start_lr", 1e-4)
-    kw.setdefault("end_lr", 1.0)
-    kw.setdefault("progress", False)
-    return learner.find_lr(**kw)
 
 
 def test_issue_example_and_result_is_a_learning_rate(data):

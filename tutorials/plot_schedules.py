@@ -107,4 +107,7 @@ ax.plot(range(1, total + 1), gcv_values, lw=3, alpha=0.5, label="gluoncv LRSeque
 if ours is not None:
     plot_schedule(ours, total, ax=ax, label="gluon_lr warmup_cosine")
 ax.set_title("warm-up + cosine for resnet20 at peak lr {:.3g}".format(peak))
+ax.set_xlabel("step (num_update)")
+ax.set_ylabel("learning rate")
+ax.legend()
 plt.show()
