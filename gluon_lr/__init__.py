@@ -5,28 +5,42 @@ Typical use::
     from gluon_lr import Learner
     result = Learner(net, (X, y)).find_lr()
     trainer = gluon.Trainer(net.collect_params(), "sgd", {"learning_rate": result})
+
+The public names are loaded on first use (PEP 562). That keeps ``import gluon_lr.schedules``
+free of the rest, which matters on MXNet parameter servers: they unpickle an optimizer's
+``lr_scheduler`` while ``mxnet`` itself is still half-imported.
 """
+import importlib
+
 __version__ = "0.1.0"
 
-from ._mx import mx  # noqa: F401  (fails early with a clear message without MXNet)
-from .compare import ScheduleComparison, compare_schedules
-from .data import ContinuousBatchSampler
-from .finder import LRFinder, lr_sweep
-from .learner import Learner
-from .result import LRFinderResult
-from .stopping import LRFinderStoppingCriteria
-from .suggest import NoSuggestion, RULES as SUGGESTION_RULES
+from . import _mx  # noqa: F401,E402  (fails early with a clear message without MXNet)
 
-__all__ = [
-    "__version__",
-    "ContinuousBatchSampler",
-    "Learner",
-    "LRFinder",
-    "LRFinderResult",
-    "LRFinderStoppingCriteria",
-    "NoSuggestion",
-    "ScheduleComparison",
-    "SUGGESTION_RULES",
-    "compare_schedules",
-    "lr_sweep",
-]
+_EXPORTS = {
+    "ContinuousBatchSampler": ".data",
+    "Learner": ".learner",
+    "LRFinder": ".finder",
+    "lr_sweep": ".finder",
+    "LRFinderResult": ".result",
+    "LRFinderStoppingCriteria": ".stopping",
+    "NoSuggestion": ".suggest",
+    "SUGGESTION_RULES": ".suggest",
+    "ScheduleComparison": ".compare",
+    "compare_schedules": ".compare",
+}
+_RENAMED = {"SUGGESTION_RULES": "RULES"}
+
+__all__ = ["__version__"] + sorted(_EXPORTS)
+
+
+def __getattr__(name):
+    if name in _EXPORTS:
+        module = importlib.import_module(_EXPORTS[name], __name__)
+        value = getattr(module, _RENAMED.get(name, name))
+        globals()[name] = value
+        return value
+    raise AttributeError("module 'gluon_lr' has no attribute {!r}".format(name))
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_EXPORTS))

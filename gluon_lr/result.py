@@ -210,11 +210,12 @@ class LRFinderResult(float):
         Notes
         -----
         - ``constant``: ``lr`` = the suggestion.
-        - ``one_cycle``: ``max_lr`` = :attr:`edge_lr`, where the smoothed loss is lowest
-          (Smith's upper bound); the rest are ``OneCycle``'s defaults. One-cycle spends most
-          steps far below its peak, so peaking at the best *constant* rate undertrains:
-          ``benchmarks/schedule_vs_constant.py`` measured that at -1.9 points against the
-          constant rate on the MNIST subset, and the edge at +0.7.
+        - ``one_cycle``: ``max_lr`` = the top of :attr:`suggested_range` (``edge_lr / sqrt(2)``,
+          Smith's upper bound, just below where the loss turns up); the rest are
+          ``OneCycle``'s defaults. One-cycle spends most steps far below its peak, so peaking
+          at the best *constant* rate undertrains (measured -1.9 points against the constant
+          rate on the MNIST subset), while peaking at the edge itself diverged on one seed in
+          five on digits (``benchmarks/schedule_vs_constant.py``).
         - ``cosine``: one cosine from the suggestion to ``min_lr = 0`` over ``total_steps``.
         - ``warmup_cosine``: linear warm-up over 5 % of the steps from 0 to the suggestion,
           then one cosine to 0.
@@ -253,7 +254,8 @@ class LRFinderResult(float):
         elif name == "constant":
             kwargs = dict(lr=lr)
         elif name == "one_cycle":
-            kwargs = dict(max_lr=self.edge_lr or lr, total_steps=total_steps)
+            rng = self.suggested_range
+            kwargs = dict(max_lr=rng[1] if rng else lr, total_steps=total_steps)
         elif name == "cosine":
             kwargs = dict(max_lr=lr, min_lr=0.0, cycle_length=total_steps)
         else:  # warmup_cosine

@@ -32,6 +32,49 @@ def main():
     net = gluon.nn.HybridSequential()
     net.add(gluon.nn.Dense(32, activation="relu"), gluon.nn.Dense(10))
     net.initialize(mx.init.Xavier())
+    if mode == "schedule":
+        # A preset on a trainer whose optimizer runs on the server (update_on_kvstore=True):
+        # the server unpickles it and applies it. Both workers train on the same batches, so
+        # the server sums two equal gradients: the result must equal a local run of the same
+        # preset at twice the rate.
+        from gluon_lr.schedules import OneCycle
+        Xs, ys = mx.nd.array(digits()[0][:96]), mx.nd.array(digits()[1][:96])
+
+        def fresh():
+            mx.random.seed(7)
+            n = gluon.nn.HybridSequential()
+            n.add(gluon.nn.Dense(32, activation="relu"), gluon.nn.Dense(10))
+            n.initialize(mx.init.Xavier())
+            n(Xs[:2])
+            return n
+
+        loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
+
+        def train(n, trainer):
+            for step in range(6):
+                with mx.autograd.record():
+                    loss = loss_fn(n(Xs[step * 16:(step + 1) * 16]), ys[step * 16:(step + 1) * 16])
+                loss.backward()
+                trainer.step(16)
+            mx.nd.waitall()
+            return np.concatenate([p.data().asnumpy().ravel()
+                                   for p in n.collect_params().values()])
+
+        dist_net = fresh()
+        dist = gluon.Trainer(dist_net.collect_params(), "sgd",
+                             {"lr_scheduler": OneCycle(0.5, total_steps=6)}, kvstore=kv)
+        got = train(dist_net, dist)
+        local_net = fresh()
+        local = gluon.Trainer(local_net.collect_params(), "sgd",
+                              {"lr_scheduler": OneCycle(1.0, total_steps=6)}, kvstore=None)
+        want = train(local_net, local)
+        untrained = np.concatenate([p.data().asnumpy().ravel()
+                                    for p in fresh().collect_params().values()])
+        with open("{}/worker{}.json".format(out_dir, rank), "w") as f:
+            json.dump({"rank": rank, "on_server": bool(dist._update_on_kvstore),
+                       "max_diff": float(np.abs(got - want).max()),
+                       "moved": float(np.abs(want - untrained).max())}, f)
+        return
     if mode == "trainer":
         net(mx.nd.array(X[:2]))
         trainer = gluon.Trainer(net.collect_params(), "sgd", {"momentum": 0.9}, kvstore=kv,

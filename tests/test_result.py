@@ -119,7 +119,7 @@ def test_plot_of_a_result_without_suggestion():
 def test_schedule_from_result():
     r = make_result(steps_per_epoch=10)
     one = r.schedule("one_cycle", total_steps=200)
-    assert one.max_lr == r.edge_lr and one.total_steps == 200
+    assert one.max_lr == r.suggested_range[1] and one.total_steps == 200
     assert r.lr < r.edge_lr <= r.lrs.max()
     assert r.schedule("constant", 50).values(3) == [r.lr] * 3
     tri = r.schedule("triangular", total_steps=200)

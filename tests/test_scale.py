@@ -182,6 +182,20 @@ def test_distributed_workers_record_the_same_curve(tmp_path, mode):
     assert a["num_update"] == b["num_update"] == 0
 
 
+@pytest.mark.distributed
+def test_schedule_preset_runs_on_the_parameter_server(tmp_path):
+    env = {"PYTHONPATH": os.pathsep.join([os.path.join(HERE, ".."),
+                                          os.environ.get("PYTHONPATH", "")])}
+    code = launch([sys.executable, os.path.join(HERE, "dist_worker.py"), str(tmp_path),
+                   "schedule"], num_workers=2, num_servers=1, timeout=150, env=env)
+    assert code == 0
+    a, b = (json.loads((tmp_path / "worker{}.json".format(r)).read_text()) for r in (0, 1))
+    for w in (a, b):
+        assert w["on_server"]
+        assert w["moved"] > 1e-2  # the schedule's rates really trained the net
+        assert w["max_diff"] < 1e-5, w  # ... and the server applied them
+
+
 def test_cli_launch_needs_a_command(capsys):
     from gluon_lr.cli import main
     assert main(["launch", "-n", "2"]) == 2

@@ -234,7 +234,7 @@ def test_one_cycle_from_a_range_test_trains_a_trainer():
         rates.append(trainer.learning_rate)
     assert rates == sched.values(total)
     peak = int(np.argmax(rates))
-    edge = result.edge_lr
+    edge = result.suggested_range[1]
     assert peak == 8 and rates[peak] == pytest.approx(edge)  # 30 % of 30 steps, 0-based
     assert rates[0] == pytest.approx(edge / 25) and rates[-1] < edge / 1e4
     assert np.isfinite(net[0].weight.data().asnumpy()).all()

@@ -7,7 +7,9 @@ from typing import List
 
 import numpy as np
 
-from .._mx import mx
+# A submodule import, not ``mx.lr_scheduler``: it also works while ``mxnet`` is half-imported,
+# as it is on a parameter server unpickling an optimizer's scheduler.
+from mxnet.lr_scheduler import LRScheduler
 
 
 def check_positive(name: str, value, integer: bool = False):
@@ -29,7 +31,7 @@ def check_non_negative(name: str, value) -> float:
     return float(value)
 
 
-class Schedule(mx.lr_scheduler.LRScheduler):
+class Schedule(LRScheduler):
     """A learning-rate schedule usable anywhere MXNet takes an ``lr_scheduler``.
 
     Subclasses implement :meth:`value` for steps ``t = 1, 2, ...`` (MXNet's optimizers call the
