@@ -40,6 +40,9 @@ bench: install
 	$(BIN)/python benchmarks/overhead.py
 	$(BIN)/python benchmarks/suggestion_quality.py
 	$(BIN)/python benchmarks/schedule_vs_constant.py
+	$(BIN)/python benchmarks/one_cycle_peak.py
+	$(BIN)/python benchmarks/schedule_selection.py
+	$(BIN)/python benchmarks/scale_cost.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info lr_find docs/_build docs/generated docs/auto_tutorials
