@@ -232,8 +232,7 @@ def compare_schedules(learner, result, candidates: Sequence[str] = DEFAULT_CANDI
 
 
 def _validation_set(learner, val_data, cap: Optional[int]):
-    """All batches of one pass over ``val_data`` (or ``cap`` batches), as a list."""
-    from .data import make_batches
+    """All batches of one pass over ``(X, y)`` arrays, else ``cap`` (16) batches; a list."""
     if isinstance(val_data, (tuple, list)) and len(val_data) == 2:
         X, y = val_data
         X, y = nd.array(X) if not isinstance(X, nd.NDArray) else X, \
@@ -244,13 +243,7 @@ def _validation_set(learner, val_data, cap: Optional[int]):
         bs = learner.batch_size or 64
         out = [(X[i:i + bs], y[i:i + bs]) for i in range(0, X.shape[0], bs)]
         return out[:cap] if cap else out
-    count = cap or 16
-    stream = make_batches(val_data, None if isinstance(
-        val_data, (mx.gluon.data.DataLoader, mx.io.DataIter)) else learner.batch_size)
-    try:
-        return [next(stream) for _ in range(count)]
-    finally:
-        stream.close()
+    return learner.validation_batches(val_data, cap or 16)
 
 
 def _evaluate(learner, batches, classify: bool):

@@ -183,21 +183,17 @@ def _split_batch(batch, where: str):
 
 
 def _loader_batches(loader, batch_size: Optional[int]) -> BatchStream:
-    sampler = getattr(loader, "_batch_sampler", None)
-    endless = isinstance(sampler, ContinuousBatchSampler)
     if batch_size is None:
-        batch_size = getattr(sampler, "_batch_size", None)
+        batch_size = getattr(getattr(loader, "_batch_sampler", None), "_batch_size", None)
 
     def gen():
-        while True:
+        while True:  # a new pass whenever one ends (an endless batch sampler never ends one)
             produced = False
             for batch in loader:
                 produced = True
                 yield _split_batch(batch, "the DataLoader")
             if not produced:
                 raise ValueError("data is empty: the DataLoader produced no batch")
-            if endless:  # pragma: no cover - an endless loader never gets here
-                return
 
     return BatchStream(gen(), batch_size)
 

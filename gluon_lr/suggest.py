@@ -121,7 +121,7 @@ def minimum(lrs, losses) -> float:
     i = int(np.argmin(y))
     if i == 0 and y[-1] > y[0]:
         raise NoSuggestion("the loss never decreased: lower start_lr")
-    return float(max(x[i] / 10.0, lrs_low(lrs, losses)))
+    return float(max(x[i] / 10.0, finite_prefix(lrs, losses)[0][0]))
 
 
 def valley(lrs, losses) -> float:
@@ -158,11 +158,6 @@ def slide(lrs, losses, lr_diff: int = 15, thresh: float = 0.005) -> float:
         r_idx -= 1
         l_idx -= 1
     return float(local_min)
-
-
-def lrs_low(lrs, losses) -> float:
-    lrs, _ = finite_prefix(lrs, losses)
-    return float(lrs.min()) if lrs.size else 0.0
 
 
 # ---- our rule ------------------------------------------------------------------------------

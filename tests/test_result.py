@@ -137,3 +137,13 @@ def test_schedule_from_result():
         r.schedule("linear", 100)
     with pytest.raises(ValueError, match="total_steps must be > 0"):
         r.schedule("one_cycle", 0)
+
+
+def test_every_preset_can_be_built_from_a_result():
+    from gluon_lr.result import _SCHEDULE_ARGS
+    from gluon_lr.schedules import SCHEDULES
+    assert set(_SCHEDULE_ARGS) == set(SCHEDULES)
+    r = make_result(steps_per_epoch=10)
+    for name in SCHEDULES:
+        s = r.schedule(name, total_steps=100)
+        assert all(v <= r.lrs.max() for v in s.values(100))
