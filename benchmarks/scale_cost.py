@@ -8,8 +8,9 @@ same work), median of several rounds, as ratios to the plain range test:
   multi-device path, not to be faster);
 - ``accumulate=2`` (two batches per step).
 
-It also times a complete local ``dist_sync`` job (1 scheduler, 1 server, 2 workers each running
-a 40-step range test on digits): start-up included, as the distributed test runs it.
+It also times the start-up of a local ``dist_sync`` job (1 scheduler, 1 server, 2 workers that
+only create the kvstore) and a complete one (each worker running a 40-step range test on
+digits), as the distributed test runs it.
 
     python benchmarks/scale_cost.py [--rounds 3]
 """
@@ -70,6 +71,11 @@ def main():
         m = statistics.median(ts)
         print("| {} | {:.2f} | {:.2f} |".format(name, m, m / base))
 
+    t0 = time.perf_counter()
+    code = launch([sys.executable, "-c", "import mxnet as mx; mx.kv.create('dist_sync')"],
+                  num_workers=2, num_servers=1, timeout=120)
+    print("local dist_sync start-up (1 scheduler, 1 server, 2 workers that only create the "
+          "kvstore): {:.1f} s wall, exit {}".format(time.perf_counter() - t0, code))
     with tempfile.TemporaryDirectory() as out:
         env = {"PYTHONPATH": os.pathsep.join([os.path.join(HERE, ".."),
                                               os.environ.get("PYTHONPATH", "")])}
