@@ -30,7 +30,25 @@ def _as_contexts(ctx: ContextLike) -> Optional[List[mx.Context]]:
             ctx))
     if len(set(ctxs)) != len(ctxs):
         raise ValueError("ctx lists a context twice: {!r}".format(ctx))
+    _check_available(ctxs)
     return ctxs
+
+
+def _check_available(ctxs: List[mx.Context]) -> None:
+    """Fail with a clear message for a GPU this MXNet build cannot see."""
+    gpus = [c for c in ctxs if c.device_type == "gpu"]
+    if not gpus:
+        return
+    try:
+        available = mx.context.num_gpus()
+    except mx.base.MXNetError:
+        available = 0
+    missing = [c for c in gpus if c.device_id >= available]
+    if missing:
+        raise ValueError(
+            "ctx {} is not available: this MXNet build sees {} GPU(s){}. Use mx.cpu(), or "
+            "install a CUDA build of MXNet (e.g. mxnet-cu112) on a machine with GPUs".format(
+                missing[0], available, " (it is a CPU-only build)" if available == 0 else ""))
 
 
 def _is_dist(kvstore) -> bool:

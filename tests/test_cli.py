@@ -77,6 +77,7 @@ def test_find_rec_file(tmp_path, capsys):
     (["find", "--schedule", "one_cycle"], "--schedule needs --epochs N"),
     (["find", "--schedule", "sgdr", "--epochs", "2"], "argument --schedule: invalid choice"),
     (["find", "--ctx", "tpu"], "bad --ctx entry 'tpu'"),
+    (["find", "--data", "digits", "--ctx", "gpu:0,gpu:1"], "ctx gpu(0) is not available"),
     (["find", "--optimizer-param", "momentum"], "expected key=value"),
     (["schedule", "linear", "--total-steps", "10"], "argument name: invalid choice"),
     (["schedule", "one_cycle", "--total-steps", "10"], "max_lr"),

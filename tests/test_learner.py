@@ -169,3 +169,18 @@ def test_loss_that_cannot_take_the_output_is_explained(data):
     bad = Learner(make_net(), data, loss=lambda out, label: 3.0, batch_size=16)
     with pytest.raises(ValueError, match="the loss returned float, not an NDArray"):
         quick(bad)
+
+
+def test_unavailable_gpu_is_named_before_anything_runs(data):
+    with pytest.raises(ValueError, match=r"ctx gpu\(0\) is not available: this MXNet build "
+                                         r"sees 0 GPU\(s\) \(it is a CPU-only build\)"):
+        Learner(make_net(init=False), data, ctx=mx.gpu(0))
+    with pytest.raises(ValueError, match=r"ctx gpu\(1\) is not available"):
+        Learner(make_net(init=False), data, ctx=[mx.cpu(), mx.gpu(1)])
+
+
+def test_gpu_contexts_are_accepted_when_the_build_has_them(monkeypatch):
+    from gluon_lr.learner import _as_contexts
+    monkeypatch.setattr(mx.context, "num_gpus", lambda: 2)
+    assert _as_contexts([mx.gpu(0), mx.gpu(1)]) == [mx.gpu(0), mx.gpu(1)]
+    assert _as_contexts(mx.gpu(1)) == [mx.gpu(1)]
