@@ -116,8 +116,8 @@ def _as_ndarray(a, name: str) -> nd.NDArray:
             arr_np = np.asarray(a)
         except Exception as err:
             raise TypeError("{} must be array-like, got {}".format(name, type(a).__name__)) from err
-        if arr_np.dtype == object:
-            raise TypeError("{} must be a numeric array, got dtype=object".format(name))
+        if not (np.issubdtype(arr_np.dtype, np.number) or arr_np.dtype == np.bool_):
+            raise TypeError("{} must be a numeric array, got dtype={}".format(name, arr_np.dtype))
         if arr_np.dtype == np.float64:
             arr_np = arr_np.astype(np.float32)
         arr = nd.array(arr_np, dtype=arr_np.dtype, ctx=mx.cpu())
@@ -171,7 +171,7 @@ def _dataset_batches(dataset, batch_size: int) -> BatchStream:
             return _array_batches(X, y, batch_size)
     sampler = ContinuousBatchSampler(gluon.data.RandomSampler(n), batch_size)
     loader = gluon.data.DataLoader(dataset, batch_sampler=sampler)
-    return _loader_batches(loader, batch_size)
+    return _loader_batches(loader, batch_size, where="the Dataset")
 
 
 def _split_batch(batch, where: str):
@@ -182,7 +182,8 @@ def _split_batch(batch, where: str):
         else "a sequence of {}".format(len(batch))))
 
 
-def _loader_batches(loader, batch_size: Optional[int]) -> BatchStream:
+def _loader_batches(loader, batch_size: Optional[int], where: str = "the DataLoader"
+                    ) -> BatchStream:
     if batch_size is None:
         batch_size = getattr(getattr(loader, "_batch_sampler", None), "_batch_size", None)
 
@@ -191,9 +192,9 @@ def _loader_batches(loader, batch_size: Optional[int]) -> BatchStream:
             produced = False
             for batch in loader:
                 produced = True
-                yield _split_batch(batch, "the DataLoader")
+                yield _split_batch(batch, where)
             if not produced:
-                raise ValueError("data is empty: the DataLoader produced no batch")
+                raise ValueError("data is empty: {} produced no batch".format(where))
 
     return BatchStream(gen(), batch_size)
 

@@ -164,6 +164,9 @@ class Learner:
         params = list(self.net.collect_params().values())
         if not params:
             raise ValueError("net has no parameters: there is nothing to train")
+        if all(p.grad_req == "null" for p in params):
+            raise ValueError("net has no trainable parameters (every grad_req is 'null'): "
+                             "unfreeze the layers the range test should train")
         initialized = [p for p in params if _is_initialized(p)]
         if not initialized:
             ctxs = ctxs or [mx.cpu()]

@@ -109,6 +109,8 @@ def test_generic_dataset_and_loader_and_dataiter():
     ((np.zeros((4, 2)), np.zeros(4)), {"batch_size": 5}, ValueError, "batch_size=5 is larger"),
     ((np.zeros((4, 2)), np.zeros(4)), {"batch_size": -1}, ValueError, "batch_size must be >= 1"),
     ("nope", {}, TypeError, "data must be a gluon Dataset"),
+    ((np.zeros((4, 2)), np.array(["a"] * 4)), {}, TypeError,
+     "y must be a numeric array, got dtype=<U1"),
     (gluon.data.SimpleDataset([]), {}, ValueError, "data is empty"),
 ])
 def test_bad_data_is_named(data, kwargs, exc, match):
@@ -127,3 +129,10 @@ def test_empty_loader_is_reported_when_drawn():
                                    batch_size=2, last_batch="discard")
     with pytest.raises(ValueError, match="the DataLoader produced no batch"):
         next(make_batches(loader))
+
+
+def test_dataset_of_triples_is_named():
+    ds = gluon.data.ArrayDataset(np.zeros((4, 2)), np.zeros(4), np.zeros(4))
+    with pytest.raises(TypeError, match=r"the Dataset must yield \(data, label\) pairs, got a "
+                                        r"sequence of 3"):
+        next(make_batches(ds, 2))

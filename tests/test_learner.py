@@ -184,3 +184,11 @@ def test_gpu_contexts_are_accepted_when_the_build_has_them(monkeypatch):
     monkeypatch.setattr(mx.context, "num_gpus", lambda: 2)
     assert _as_contexts([mx.gpu(0), mx.gpu(1)]) == [mx.gpu(0), mx.gpu(1)]
     assert _as_contexts(mx.gpu(1)) == [mx.gpu(1)]
+
+
+def test_frozen_net_is_refused(data):
+    net = make_net()
+    net(mx.nd.array(data[0][:2]))
+    net.collect_params().setattr("grad_req", "null")
+    with pytest.raises(ValueError, match="net has no trainable parameters"):
+        Learner(net, data)
