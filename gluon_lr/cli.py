@@ -386,3 +386,6 @@ def main(argv: Optional[List[str]] = None) -> int:
     except CLIError as err:
         print("gluon-lr: error: {}".format(err), file=sys.stderr)
         return EXIT_USAGE
+    except KeyboardInterrupt:  # the net and trainer were already restored by the finder
+        print("gluon-lr: interrupted", file=sys.stderr)
+        return 130

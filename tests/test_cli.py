@@ -140,3 +140,14 @@ def test_find_compare_schedules(tmp_path, capsys):
     doc = json.loads((out / "compare.json").read_text())
     assert doc["best"] in ("constant", "one_cycle", "triangular", "warmup_cosine")
     assert (out / "compare.png").stat().st_size > 0
+
+
+def test_ctrl_c_exits_130_without_traceback(monkeypatch, capsys):
+    import gluon_lr.cli as cli
+
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setitem(cli.COMMANDS, "plot", interrupted)
+    assert main(["plot", "x.json"]) == 130
+    assert capsys.readouterr().err == "gluon-lr: interrupted\n"
