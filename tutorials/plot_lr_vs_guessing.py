@@ -20,6 +20,7 @@ from gluon_lr.models import lenet
 QUICK = os.environ.get("GLUON_LR_QUICK") == "1"
 EPOCHS = 1 if QUICK else 4
 BATCH = 64
+np.random.seed(0)  # the range test's batch order
 
 X, y = mnist5k()
 X_train, X_val, y_train, y_val = train_val_split(X, y)
@@ -43,8 +44,10 @@ def fresh_net():
 # --------------
 result = Learner(fresh_net(), (Xtr, ytr), optimizer="sgd",
                  optimizer_params={"momentum": 0.9}, batch_size=BATCH).find_lr(
-    num_iter=30 if QUICK else 100)
+    num_iter=50 if QUICK else 100)
 print("suggested:", repr(result))
+if result.lr is None:  # a curve that cannot support a suggestion says why
+    raise SystemExit("no suggestion: {}".format(result.diagnosis))
 
 ###############################################################################
 # Train at each learning rate

@@ -40,7 +40,7 @@ net.hybridize()
 # and trainer back exactly as they were.
 learner = Learner(net, (X_train, y_train), loss=gluon.loss.SoftmaxCrossEntropyLoss(),
                   optimizer="sgd", optimizer_params={"momentum": 0.9}, batch_size=64)
-result = learner.find_lr(num_iter=30 if QUICK else 100)
+result = learner.find_lr(num_iter=50 if QUICK else 100)
 print(repr(result))
 print("every rule:", {k: (None if v is None else round(v, 5))
                       for k, v in result.suggestions().items()})

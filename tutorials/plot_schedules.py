@@ -42,7 +42,7 @@ net = lenet()
 net.hybridize()
 learner = Learner(net, (Xtr, ytr), optimizer="sgd", optimizer_params={"momentum": 0.9},
                   batch_size=BATCH)
-result = learner.find_lr(num_iter=30 if QUICK else 100)
+result = learner.find_lr(num_iter=50 if QUICK else 100)
 print(repr(result), "range:", result.suggested_range)
 presets = {name: result.schedule(name, total_steps=total, steps_per_epoch=steps_per_epoch)
            for name in ("one_cycle", "triangular", "warmup_cosine")}
