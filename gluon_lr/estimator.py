@@ -5,6 +5,7 @@ from typing import Callable, Optional
 
 from ._mx import mx
 from .finder import Sweep
+from .learner import mean_loss
 from .state import RandomState, TrainingState
 
 _est = mx.gluon.contrib.estimator
@@ -80,16 +81,8 @@ class LRFinderHandler(_est.TrainBegin, _est.BatchBegin, _est.BatchEnd, _est.Epoc
         estimator.trainer.set_learning_rate(self._sweep.lr(self._i))
 
     def batch_end(self, estimator, *args, **kwargs):
-        losses = kwargs["loss"]
-        ctx = estimator.context[0]
-        total = losses[0].sum()
-        for part in losses[1:]:
-            total = total + part.sum().as_in_context(ctx)
-        n = sum(part.shape[0] for part in losses)
-        self._sweep.record(self._i, total / n)
-        self._i += 1
-        if self._i >= self._sweep.num_iter:
-            self._sweep.flush()
+        self._sweep.record(self._i, mean_loss(kwargs["loss"], estimator.context[0]))
+        self._i += 1  # record() flushes the last iteration itself
         return self._sweep.done
 
     def epoch_end(self, estimator, *args, **kwargs):

@@ -5,6 +5,7 @@ import logging
 from typing import List, Optional, Sequence, Union
 
 from ._mx import mx
+from .compare import DEFAULT_CANDIDATES
 from .data import BatchStream, make_batches
 from .state import TrainingState
 
@@ -49,6 +50,16 @@ def _check_available(ctxs: List[mx.Context]) -> None:
             "ctx {} is not available: this MXNet build sees {} GPU(s){}. Use mx.cpu(), or "
             "install a CUDA build of MXNet (e.g. mxnet-cu112) on a machine with GPUs".format(
                 missing[0], available, " (it is a CPU-only build)" if available == 0 else ""))
+
+
+def mean_loss(losses, ctx: mx.Context) -> nd.NDArray:
+    """Mean per-sample loss of one batch from its per-device loss arrays (not synchronised)."""
+    if len(losses) == 1:
+        return losses[0].mean()
+    total = losses[0].sum()
+    for part in losses[1:]:
+        total = total + part.sum().as_in_context(ctx)
+    return total / sum(part.shape[0] for part in losses)
 
 
 def _is_dist(kvstore) -> bool:
@@ -158,6 +169,7 @@ class Learner:
         else:
             self._check_trainer(trainer)
         self.trainer = trainer
+        self._kv = None  # a distributed kvstore, once a sweep has found one
         self._loss_keys = None
 
     def _init_net(self, ctxs: Optional[List[mx.Context]]) -> List[mx.Context]:
@@ -278,7 +290,6 @@ class Learner:
         Called after :meth:`snapshot`, which restores everything changed here.
         """
         self.trainer.optimizer.lr_scheduler = None  # the sweep owns the learning rate
-        self._accumulate = accumulate
         if accumulate > 1:
             for p in self.params:
                 if p.grad_req == "write":
@@ -300,7 +311,7 @@ class Learner:
 
     def reduce_loss(self, loss: nd.NDArray, i: int) -> nd.NDArray:
         """The loss averaged over distributed workers (unchanged on one machine)."""
-        if getattr(self, "_kv", None) is None:
+        if self._kv is None:
             return loss
         k = i % 2
         self._kv.pushpull(self._loss_keys[k], loss.reshape((1,)).as_in_context(mx.cpu()),
@@ -348,12 +359,7 @@ class Learner:
         with autograd.record():
             losses = [self.loss(self.net(x), y) for x, y in zip(xs, ys)]
         autograd.backward(losses)
-        if len(losses) == 1:
-            return losses[0].mean()
-        total = losses[0].sum()
-        for part in losses[1:]:
-            total = total + part.sum().as_in_context(self.ctx[0])
-        return total / data.shape[0]
+        return mean_loss(losses, self.ctx[0])
 
     def train_step(self, data, label) -> nd.NDArray:
         """One optimizer step on one batch; returns its mean loss as an unsynchronised NDArray."""
@@ -376,8 +382,7 @@ class Learner:
                                   suggest=suggest, progress=progress, val_data=val_data,
                                   val_batches=val_batches, accumulate=accumulate)
 
-    def compare_schedules(self, result, candidates=("constant", "one_cycle", "triangular",
-                                                    "warmup_cosine"),
+    def compare_schedules(self, result, candidates=DEFAULT_CANDIDATES,
                           budget_steps: Optional[int] = None, val_data=None, rungs: int = 3,
                           seed: Optional[int] = None, total_steps: Optional[int] = None,
                           val_batches: Optional[int] = None, select: str = "auto"):
