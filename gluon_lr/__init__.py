@@ -4,7 +4,7 @@ Typical use::
 
     from gluon_lr import Learner
     result = Learner(net, (X, y)).find_lr()
-    trainer = gluon.Trainer(net.collect_params(), "sgd", {"learning_rate": result})
+    trainer = gluon.Trainer(net.collect_params(), "sgd", {"learning_rate": float(result)})
 
 The public names are loaded on first use (PEP 562). That keeps ``import gluon_lr.schedules``
 free of the rest, which matters on MXNet parameter servers: they unpickle an optimizer's

@@ -15,18 +15,30 @@ from . import suggest as _suggest
 _FORMAT_VERSION = 1
 
 
-class LRFinderResult(float):
+_AS_NUMBER = ("an LRFinderResult is not a number: pass float(result) (or result.lr) as the "
+              "learning rate, so the optimizer keeps a plain float that pickles without "
+              "gluon_lr and never a NaN")
+
+
+def _not_a_number(self, *args):
+    raise TypeError(_AS_NUMBER)
+
+
+class LRFinderResult:
     """The outcome of a learning-rate range test.
 
-    It *is* the suggested learning rate: ``float(result)`` (and ``result`` itself, passed as
-    ``learning_rate`` to a ``gluon.Trainer``) is the ``suggest`` rule's answer, while the object
-    also carries the recorded curve. When no rule can answer, the value is ``nan``, ``lr`` is
-    None and :attr:`diagnosis` says what to change.
+    ``float(result)`` is the ``suggest`` rule's answer (also :attr:`lr`), and the object carries
+    the recorded curve. When no rule can answer, :attr:`lr` is None, :attr:`diagnosis` says
+    what to change and ``float(result)`` raises :class:`~gluon_lr.NoSuggestion` with that
+    diagnosis. The object itself is not a number: arithmetic on it (which is what MXNet does
+    with a ``learning_rate`` at the first step) raises ``TypeError``, so pass
+    ``float(result)`` to a trainer; the optimizer then holds a plain float that saves and
+    loads without gluon_lr.
 
     Parameters
     ----------
     lrs, losses : sequence of float
-        Learning rate and raw training loss of every recorded iteration.
+        Learning rate and raw training loss of every recorded iteration (one-dimensional).
     stop_reason : str
         ``"diverged"``, ``"non_finite"`` or ``"num_iter"`` (budget spent).
     smoothing : float
@@ -37,30 +49,45 @@ class LRFinderResult(float):
         Settings of the run (``start_lr``, ``end_lr``, ``num_iter``, ``step_mode``, ``seconds``).
     """
 
-    def __new__(cls, lrs: Sequence[float], losses: Sequence[float], stop_reason: str = "num_iter",
-                smoothing: float = 0.98, suggest: str = "auto", **meta):
+    def __init__(self, lrs: Sequence[float], losses: Sequence[float],
+                 stop_reason: str = "num_iter", smoothing: float = 0.98, suggest: str = "auto",
+                 **meta):
         _suggest.check_rule_name(suggest)
-        lrs_a, losses_a = _suggest._arrays(lrs, losses)
+        lrs_a, losses_a = _curve(lrs, losses)
         try:
-            value = _suggest.suggest(lrs_a, losses_a, suggest)
+            value: Optional[float] = _suggest.suggest(lrs_a, losses_a, suggest)
             diagnosis = _suggest.diagnose(lrs_a, losses_a)
         except _suggest.NoSuggestion as err:
-            value, diagnosis = math.nan, str(err)
-        self = super().__new__(cls, value)
+            value, diagnosis = None, str(err)
         self.lrs = lrs_a
         self.losses = losses_a
         self.stop_reason = stop_reason
         self.smoothing = float(smoothing)
         self.rule = suggest
         self.meta = dict(meta)
+        self._lr = value
         self._diagnosis = diagnosis
-        if math.isnan(value):
+        if value is None:
             warnings.warn("no learning rate could be suggested: {}".format(diagnosis),
                           RuntimeWarning, stacklevel=2)
-        return self
 
-    # float's own __str__ would call our __repr__; keep str() the number MXNet expects.
-    __str__ = float.__repr__
+    def __float__(self) -> float:
+        if self._lr is None:
+            raise _suggest.NoSuggestion("the range test gave no learning rate to use: {}"
+                                        .format(self._diagnosis))
+        return self._lr
+
+    def __format__(self, spec: str) -> str:
+        if not spec:
+            return str(self)
+        return format(math.nan if self._lr is None else self._lr, spec)
+
+    # Using the object as a number is a mistake that MXNet would only notice (or not, for a
+    # NaN) at the first step; say what to do instead.
+    __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = _not_a_number
+    __truediv__ = __rtruediv__ = __floordiv__ = __rfloordiv__ = _not_a_number
+    __mod__ = __rmod__ = __pow__ = __rpow__ = __neg__ = __pos__ = __abs__ = _not_a_number
+    __lt__ = __le__ = __gt__ = __ge__ = __round__ = __int__ = __index__ = _not_a_number
 
     def __reduce__(self):
         return (_from_dict, (self.to_dict(),))
@@ -74,8 +101,7 @@ class LRFinderResult(float):
     @property
     def lr(self) -> Optional[float]:
         """The suggested learning rate, or None when the curve cannot support one."""
-        value = float(self)
-        return None if math.isnan(value) else value
+        return self._lr
 
     @property
     def smoothed_losses(self) -> np.ndarray:
@@ -284,6 +310,22 @@ _SCHEDULE_ARGS = {
     "triangular2": _cyclic_args,
     "exp_range": lambda r, lr, total, spe: _cyclic_args(r, lr, total, spe, gamma=True),
 }
+
+
+def _curve(lrs, losses) -> Tuple[np.ndarray, np.ndarray]:
+    """The curve as two 1-D float arrays of equal length; anything else is refused."""
+    try:
+        lrs_a = np.asarray(lrs, dtype=np.float64)
+        losses_a = np.asarray(losses, dtype=np.float64)
+    except (TypeError, ValueError, OverflowError) as err:
+        raise TypeError("lrs and losses must be sequences of numbers: {}".format(err)) from None
+    for name, arr in (("lrs", lrs_a), ("losses", losses_a)):
+        if arr.ndim != 1:
+            raise ValueError("{} must be one-dimensional, got shape {}".format(name, arr.shape))
+    if lrs_a.shape != losses_a.shape:
+        raise ValueError("lrs and losses have different lengths: {} and {}".format(
+            lrs_a.size, losses_a.size))
+    return lrs_a, losses_a
 
 
 def _from_dict(d: Dict[str, Any]) -> LRFinderResult:

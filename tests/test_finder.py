@@ -9,7 +9,8 @@ import pytest
 from mxnet import gluon
 
 from conftest import assert_same, capture, make_data, make_net, quick, train_steps
-from gluon_lr import Learner, LRFinder, LRFinderResult, LRFinderStoppingCriteria, lr_sweep
+from gluon_lr import (Learner, LRFinder, LRFinderResult, LRFinderStoppingCriteria, NoSuggestion,
+                      lr_sweep)
 
 OPTIMIZERS = [
     ("sgd", {"momentum": 0.9}),
@@ -162,7 +163,9 @@ def test_nan_loss_on_first_step_stops_with_a_warning(data):
         r = quick(learner)
     assert r.stop_reason == "non_finite"
     assert len(r.losses) == 1 and math.isnan(r.losses[0])
-    assert r.lr is None and math.isnan(float(r))
+    assert r.lr is None
+    with pytest.raises(NoSuggestion, match="usable points"):
+        float(r)
     assert "usable points" in r.diagnosis
     assert_same(before, capture(net, learner.trainer))
 

@@ -6,7 +6,7 @@ import warnings
 import numpy as np
 import pytest
 
-from gluon_lr import LRFinderResult
+from gluon_lr import LRFinderResult, NoSuggestion
 from test_suggest import valley_curve
 
 
@@ -18,9 +18,8 @@ def make_result(**kw):
 def test_result_is_its_suggestion():
     r = make_result()
     assert r.lr == float(r) == r.suggestion() == r.suggestion("auto")
-    assert r * 2 == 2 * r.lr
     assert "{:.2e}".format(r) == "{:.2e}".format(r.lr)
-    assert str(r) == repr(r.lr)
+    assert str(r) == "{}".format(r) == repr(r)
     assert repr(r) == "LRFinderResult(lr={:.3g}, rule='auto', iterations=100, " \
                       "stop_reason='diverged')".format(r.lr)
 
@@ -48,7 +47,10 @@ def test_no_suggestion_is_nan_none_and_explained():
     with pytest.warns(RuntimeWarning, match="no learning rate could be suggested: the loss "
                                             "never decreased"):
         r = LRFinderResult(np.geomspace(1e-4, 1, 30), np.linspace(1, 5, 30))
-    assert r.lr is None and math.isnan(r)
+    assert r.lr is None
+    with pytest.raises(NoSuggestion, match="no learning rate to use: the loss never decreased"):
+        float(r)
+    assert "{:.3g}".format(r) == "nan"
     assert r.suggestion() is None and r.suggested_range is None
     assert r.diagnosis == "the loss never decreased: lower start_lr"
     with pytest.raises(ValueError, match="no suggestion to build a schedule from: the loss"):

@@ -59,9 +59,10 @@ plt.show()
 ###############################################################################
 # Train with the suggestion
 # -------------------------
-# The result *is* the suggested learning rate: pass it straight to a ``Trainer``.
+# ``float(result)`` is the suggested learning rate, a plain float for the ``Trainer`` (it raises
+# ``NoSuggestion`` with the diagnosis when the curve supports no answer).
 trainer = gluon.Trainer(net.collect_params(), "sgd",
-                        {"learning_rate": result, "momentum": 0.9})
+                        {"learning_rate": float(result), "momentum": 0.9})
 loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
 Xtr, ytr = nd.array(X_train), nd.array(y_train)
 batch = 64
