@@ -27,6 +27,7 @@ _EXPORTS = {
     "SUGGESTION_RULES": ".suggest",
     "ScheduleComparison": ".compare",
     "compare_schedules": ".compare",
+    "TrainingStep": ".step",
 }
 _RENAMED = {"SUGGESTION_RULES": "RULES"}
 

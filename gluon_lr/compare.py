@@ -11,6 +11,7 @@ import numpy as np
 
 from ._mx import mx
 from .state import RandomState
+from .step import TrainingStep
 
 nd = mx.nd
 DEFAULT_CANDIDATES = ("constant", "one_cycle", "triangular", "warmup_cosine")
@@ -137,10 +138,9 @@ def compare_schedules(learner, result, candidates: Sequence[str] = DEFAULT_CANDI
         Before anything trains: empty or unknown candidates, no ``val_data``, a budget too
         small, a result without a suggestion.
     """
-    from .learner import Learner
     from .schedules import SCHEDULES
     from .schedules.composite import Offset
-    if not isinstance(learner, Learner):
+    if not isinstance(getattr(learner, "step", None), TrainingStep):
         raise TypeError("learner must be a gluon_lr.Learner, got {}".format(
             type(learner).__name__))
     candidates = list(candidates) if not isinstance(candidates, str) else [candidates]
@@ -186,7 +186,7 @@ def compare_schedules(learner, result, candidates: Sequence[str] = DEFAULT_CANDI
     batches = learner.batches()
     try:
         first = next(batches)
-        learner.check_batch(*first)
+        learner.step.check(first)
         state = learner.snapshot()
         try:
             alive, budget = list(candidates), budget_steps
@@ -201,7 +201,7 @@ def compare_schedules(learner, result, candidates: Sequence[str] = DEFAULT_CANDI
                         opt = learner.trainer.optimizer
                         opt.lr_scheduler = Offset(sched, int(opt.num_update))
                         for _ in range(budget):
-                            learner.train_step(*next(stream))
+                            learner.step.train(next(stream))
                         loss, acc = _evaluate(learner, val, classify)
                     finally:
                         stream.close()
@@ -248,14 +248,15 @@ def _validation_set(learner, val_data, cap: Optional[int]):
 
 def _evaluate(learner, batches, classify: bool):
     total, correct, n = 0.0, 0, 0
-    for data, label in batches:
-        xs, ys = learner._split(data, label)
-        for x, y in zip(xs, ys):
-            out = learner.net(x)
-            total += float(learner.loss(out, y).sum().asscalar())
+    step = learner.step
+    for batch in batches:
+        inputs, label = step.unpack(batch)
+        for xs, y in step.split(inputs, label):
+            out = step.forward(xs)
+            total += float(step.loss(out, y).sum().asscalar())
             if classify:
                 correct += int((out.argmax(axis=1) == y.astype(out.dtype)).sum().asscalar())
-            n += x.shape[0]
+        n += step.size(inputs)
     loss = total / n
     return (loss if math.isfinite(loss) else math.inf), (100.0 * correct / n if classify
                                                          else None)

@@ -13,6 +13,7 @@ import numpy as np
 from ._mx import mx
 from .result import LRFinderResult
 from .state import RandomState
+from .step import TrainingStep
 from .stopping import NUM_ITER, LRFinderStoppingCriteria
 from .suggest import check_rule_name
 
@@ -196,8 +197,7 @@ class LRFinder:
     """
 
     def __init__(self, learner):
-        from .learner import Learner
-        if not isinstance(learner, Learner):
+        if not isinstance(getattr(learner, "step", None), TrainingStep):
             raise TypeError("learner must be a gluon_lr.Learner, got {}".format(
                 type(learner).__name__))
         self.learner = learner
@@ -254,7 +254,7 @@ class LRFinder:
         state = None
         try:
             first = next(batches)
-            learner.check_batch(*first)
+            learner.step.check(first)
             state = learner.snapshot()
             learner.prepare_sweep(accumulate)
             sweep.start()
@@ -262,9 +262,9 @@ class LRFinder:
                 group = [first if (i == 0 and k == 0) else next(batches)
                          for k in range(accumulate)]
                 learner.set_learning_rate(sweep.lr(i))
-                loss = learner.train_step_group(group)
+                loss = learner.step.train_group(group)
                 if val is not None:
-                    loss = learner.evaluate(val)
+                    loss = learner.step.evaluate(val)
                 if sweep.record(i, learner.reduce_loss(loss, i)):
                     break
             sweep.flush()

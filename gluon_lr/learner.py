@@ -5,9 +5,11 @@ import logging
 from typing import List, Optional, Sequence, Union
 
 from ._mx import mx
-from .compare import DEFAULT_CANDIDATES
+from .compare import DEFAULT_CANDIDATES, compare_schedules
 from .data import BatchStream, make_batches
+from .finder import LRFinder
 from .state import TrainingState
+from .step import TrainingStep, first_line, mean_loss  # noqa: F401  (mean_loss re-exported)
 
 gluon = mx.gluon
 nd = mx.nd
@@ -52,29 +54,25 @@ def _check_available(ctxs: List[mx.Context]) -> None:
                 missing[0], available, " (it is a CPU-only build)" if available == 0 else ""))
 
 
-def mean_loss(losses, ctx: mx.Context) -> nd.NDArray:
-    """Mean per-sample loss of one batch from its per-device loss arrays (not synchronised)."""
-    if len(losses) == 1:
-        return losses[0].mean()
-    total = losses[0].sum()
-    for part in losses[1:]:
-        total = total + part.sum().as_in_context(ctx)
-    return total / sum(part.shape[0] for part in losses)
-
-
 def _is_dist(kvstore) -> bool:
     if isinstance(kvstore, str):
         return "dist" in kvstore
     return "dist" in getattr(kvstore, "type", "")
 
 
-def _first_line(err: BaseException) -> str:
-    lines = [ln.strip() for ln in str(err).splitlines() if ln.strip()]
-    return lines[0] if lines else type(err).__name__
+def _one(batch: tuple):
+    """``f(data, label)`` and ``f(batch)`` both mean one batch."""
+    return batch[0] if len(batch) == 1 else batch
 
 
 def _is_initialized(param) -> bool:
     return param._data is not None or bool(param._deferred_init)
+
+
+def _on_step(name: str, doc: str) -> property:
+    """An attribute kept on the learner's :class:`TrainingStep`, so both always agree."""
+    return property(lambda self: getattr(self.step, name),
+                    lambda self, value: setattr(self.step, name, value), doc=doc)
 
 
 class Learner:
@@ -145,6 +143,7 @@ class Learner:
             if optimizer != "sgd" or optimizer_params:
                 raise ValueError("optimizer/optimizer_params cannot be combined with trainer=: "
                                  "the trainer already has its optimizer")
+        self.step = TrainingStep(net, loss, trainer, [])
         self.net = net
         self.data = data
         self.loss = loss
@@ -211,6 +210,11 @@ class Learner:
         if not own <= theirs:
             logger.info("the trainer updates only part of the net's parameters")
 
+    net = _on_step("net", "The model.")
+    loss = _on_step("loss", "``loss(output, label)``, returning per-sample losses.")
+    trainer = _on_step("trainer", "The ``gluon.Trainer`` that applies the gradients.")
+    ctx = _on_step("ctx", "The list of contexts batches are split across.")
+
     # ---- what the finder uses --------------------------------------------------------------
     @property
     def params(self) -> list:
@@ -238,46 +242,20 @@ class Learner:
         """A fresh endless stream of ``(data, label)`` batches."""
         return make_batches(self.data, self.batch_size)
 
-    def _split(self, data, label):
-        if len(self.ctx) == 1:
-            return ([data.as_in_context(self.ctx[0])], [label.as_in_context(self.ctx[0])])
-        if data.shape[0] < len(self.ctx):
-            raise ValueError("a batch of {} samples cannot be split across {} contexts".format(
-                data.shape[0], len(self.ctx)))
-        return (gluon.utils.split_and_load(data, self.ctx, even_split=False),
-                gluon.utils.split_and_load(label, self.ctx, even_split=False))
+    def materialize(self, *batch) -> None:
+        """Run one forward pass (no training) so that deferred shapes get their arrays.
 
-    def materialize(self, data, label) -> None:
-        """Run one forward pass (no training) so that deferred shapes get their arrays."""
-        if any(p._deferred_init for p in self.params):
-            self.net(data[:max(1, data.shape[0] // len(self.ctx))].as_in_context(self.ctx[0]))
-            nd.waitall()
+        Takes ``(data, label)`` or one batch as the data yields it.
+        """
+        self.step.materialize(_one(batch))
 
-    def check_batch(self, data, label) -> None:
+    def check_batch(self, *batch) -> None:
         """Run net and loss on part of one batch, outside training, and explain any failure.
 
         Materialises deferred shapes too. Raises ``ValueError`` naming the shapes instead of
         letting an MXNet error surface from deep inside the first training step.
         """
-        k = max(1, min(data.shape[0] // len(self.ctx), 8))
-        x = data[:k].as_in_context(self.ctx[0])
-        y = label[:k].as_in_context(self.ctx[0])
-        try:
-            out = self.net(x)
-            out.wait_to_read()
-        except (mx.base.MXNetError, ValueError, TypeError) as err:
-            raise ValueError("the net cannot take a batch of data with shape {}: {}".format(
-                tuple(data.shape), _first_line(err))) from err
-        try:
-            loss = self.loss(out, y)
-            if not isinstance(loss, nd.NDArray):
-                raise TypeError("the loss returned {}, not an NDArray".format(
-                    type(loss).__name__))
-            loss.wait_to_read()
-        except (mx.base.MXNetError, ValueError, TypeError) as err:
-            raise ValueError("the loss cannot compare the net's output of shape {} with labels "
-                             "of shape {}: {}".format(tuple(out.shape), tuple(label.shape),
-                                                      _first_line(err))) from err
+        self.step.check(_one(batch))
 
     def snapshot(self) -> TrainingState:
         """Save net and trainer so that :meth:`TrainingState.restore` undoes any steps."""
@@ -320,18 +298,7 @@ class Learner:
 
     def train_step_group(self, group) -> nd.NDArray:
         """One optimizer step over one batch, or over several with accumulated gradients."""
-        if len(group) == 1:
-            return self.train_step(*group[0])
-        total, n = None, 0
-        for data, label in group:
-            loss = self.forward_backward(data, label) * data.shape[0]
-            total = loss if total is None else total + loss
-            n += data.shape[0]
-        self.trainer.step(n)
-        for p in self.params:
-            if p.grad_req != "null":
-                p.zero_grad()
-        return total / n
+        return self.step.train_group(group)
 
     def validation_batches(self, val_data, count: int) -> list:
         """The first ``count`` batches of ``val_data`` (drawn once, reused after every step)."""
@@ -344,28 +311,18 @@ class Learner:
 
     def evaluate(self, batches) -> nd.NDArray:
         """Mean loss over ``batches`` (forward only, inference mode), not synchronised."""
-        total, n = None, 0
-        for data, label in batches:
-            xs, ys = self._split(data, label)
-            for x, y in zip(xs, ys):
-                part = self.loss(self.net(x), y).sum().as_in_context(self.ctx[0])
-                total = part if total is None else total + part
-            n += data.shape[0]
-        return total / n
+        return self.step.evaluate(batches)
 
-    def forward_backward(self, data, label) -> nd.NDArray:
+    def forward_backward(self, *batch) -> nd.NDArray:
         """Forward and backward on one batch; return its mean loss, not yet synchronised."""
-        xs, ys = self._split(data, label)
-        with autograd.record():
-            losses = [self.loss(self.net(x), y) for x, y in zip(xs, ys)]
-        autograd.backward(losses)
-        return mean_loss(losses, self.ctx[0])
+        return self.step.forward_backward(_one(batch))[0]
 
-    def train_step(self, data, label) -> nd.NDArray:
-        """One optimizer step on one batch; returns its mean loss as an unsynchronised NDArray."""
-        loss = self.forward_backward(data, label)
-        self.trainer.step(data.shape[0])
-        return loss
+    def train_step(self, *batch) -> nd.NDArray:
+        """One optimizer step on one batch; returns its mean loss as an unsynchronised NDArray.
+
+        Takes ``(data, label)`` or one batch as the data yields it.
+        """
+        return self.step.train(_one(batch))
 
     def find_lr(self, start_lr: float = 1e-7, end_lr: float = 10.0, num_iter: int = 100,
                 step_mode: str = "exp", smoothing: float = 0.98, stopping=None,
@@ -376,7 +333,6 @@ class Learner:
         The net and trainer are restored afterwards, whatever happens. See
         :meth:`gluon_lr.LRFinder.run` for the parameters.
         """
-        from .finder import LRFinder
         return LRFinder(self).run(start_lr=start_lr, end_lr=end_lr, num_iter=num_iter,
                                   step_mode=step_mode, smoothing=smoothing, stopping=stopping,
                                   suggest=suggest, progress=progress, val_data=val_data,
@@ -390,7 +346,6 @@ class Learner:
 
         See :func:`gluon_lr.compare.compare_schedules`; returns a ``ScheduleComparison``.
         """
-        from .compare import compare_schedules
         return compare_schedules(self, result, candidates=candidates, budget_steps=budget_steps,
                                  val_data=val_data, rungs=rungs, seed=seed,
                                  total_steps=total_steps, val_batches=val_batches,

@@ -194,13 +194,13 @@ def test_loss_is_read_one_step_late(data):
     """The engine is never drained: step i+1 is queued before the loss of step i is read."""
     learner = Learner(make_net(), data, batch_size=16)
     events = []
-    real_step = learner.train_step
+    real_step = learner.step.train
 
-    def step(*batch):
+    def step(batch):
         events.append("step")
-        return real_step(*batch)
+        return real_step(batch)
 
-    learner.train_step = step
+    learner.step.train = step
     quick(learner, num_iter=4, stopping=lambda i, loss: events.append("read{}".format(i)) or False)
     assert events == ["step", "step", "read0", "step", "read1", "step", "read2", "read3"]
 
