@@ -83,13 +83,13 @@ def test_validation_loss_mode():
     Xv, yv = make_data(n=48, seed=1)
     learner = Learner(make_net(), (X, y), batch_size=16)
     calls = []
-    real = learner.evaluate
+    real = learner.step.evaluate
 
     def spy(batches):
         calls.append(len(batches))
         return real(batches)
 
-    learner.evaluate = spy
+    learner.step.evaluate = spy
     r = learner.find_lr(start_lr=1e-3, end_lr=1.0, num_iter=10, progress=False,
                         val_data=(Xv, yv), val_batches=3, stopping=lambda i, loss: False)
     assert calls == [3] * 10 and r.meta["val_batches"] == 3
