@@ -1,7 +1,8 @@
 """The ``gluon-lr`` command line: a thin layer over the library.
 
 ``build_parser()`` builds the argument parser and ``main(argv=None) -> int`` runs a command and
-returns the exit status (0, or 2 for a user error reported on one line of stderr).
+returns the exit status: 0, 2 for a user error reported on one line of stderr, 3 when ``find``
+ran but the curve supports no suggestion, 130 on Ctrl-C.
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import sys
 from typing import List, Optional
 
 EXIT_USAGE = 2
+EXIT_NO_SUGGESTION = 3
 
 
 class CLIError(Exception):
@@ -69,76 +71,179 @@ def _contexts(text: str):
     return ctxs if len(ctxs) > 1 else ctxs[0]
 
 
+# The parser is built without importing MXNet (``--help`` stays fast), so the names of the
+# rules and presets are listed here; a test checks them against gluon_lr.suggest.RULES and
+# gluon_lr.schedules.SCHEDULES.
+RULE_NAMES = ("auto", "minimum", "slide", "steepest", "valley")
+SCHEDULE_NAMES = ("constant", "cosine", "exp_range", "one_cycle", "triangular", "triangular2",
+                  "warmup_cosine")
+
+_FIND_EPILOG = """\
+output:
+  The report gives the suggestion of the --suggest rule, the suggested range, what the number
+  is for (optimizer, its settings, batch size, model, data), how the run ended, a diagnosis
+  when the curve is doubtful, and every file written. With --json the same is one JSON object
+  on stdout.
+
+files:
+  lr_find.png, lr_find.csv and lr_find.json go into --out. If --out already holds a range
+  test, the next free folder (lr_find-2, lr_find-3, ...) is used instead and the report says
+  so; --overwrite replaces the earlier files.
+
+exit status:
+  0  a learning rate was suggested
+  2  a usage or data error (one line on stderr)
+  3  the run completed but the curve supports no suggestion (see the note: line); the files
+     are written all the same
+  130  interrupted (Ctrl-C); the net and trainer were restored
+"""
+
+_SCHEDULE_EPILOG = """\
+presets and their arguments (defaults in brackets; unset options keep them):
+  constant       --lr
+  cosine         --max-lr --min-lr [0] --cycle-length [--total-steps] --cycle-mul [1]
+                 --cycle-decay [1]
+  warmup_cosine  --max-lr --warmup-steps [5%% of --total-steps] --min-lr [0] --start-lr [0]
+  one_cycle      --max-lr --pct-start [0.3] --div-factor [25] --final-div-factor [1e4]
+                 --anneal [cos] --three-phase
+  triangular, triangular2, exp_range
+                 --min-lr --max-lr --cycle-length [--total-steps] --inc-fraction [0.5]
+                 --gamma [1]
+"""
+
+
 def build_parser() -> argparse.ArgumentParser:
-    """The parser of ``gluon-lr`` and its sub-commands ``find``, ``schedule`` and ``plot``."""
-    from .schedules import SCHEDULES
-    from .suggest import RULES
+    """The parser of ``gluon-lr`` and its sub-commands (``find``, ``schedule``, ``plot``,
+    ``launch``); building it imports neither MXNet nor matplotlib."""
+    fmt = argparse.RawDescriptionHelpFormatter
     parser = _Parser(prog="gluon-lr", description="Learning-rate range test and schedule "
                      "presets for MXNet Gluon.")
     sub = parser.add_subparsers(dest="command", parser_class=_Parser)
 
     find = sub.add_parser("find", help="run a range test and report the suggested lr",
+                          formatter_class=fmt, epilog=_FIND_EPILOG,
                           description="Run a learning-rate range test. With no arguments: the "
                           "MNIST subset and LeNet, SGD momentum 0.9, batch 64.")
     find.add_argument("--data", default="mnist5k",
-                      help="mnist5k (default), digits, a .npz file with arrays x and y, or a "
-                           "RecordIO .rec image file")
+                      help="mnist5k, digits, a .npz file with arrays x and y, or a RecordIO "
+                           ".rec image file (default: %(default)s)")
     find.add_argument("--model", default=None,
                       help="lenet, mlp, resnet20 (gluoncv cifar_resnet20_v1) or "
                            "gluoncv:<model_zoo_name> (default: lenet for images, mlp for rows)")
-    find.add_argument("--optimizer", default="sgd")
+    find.add_argument("--optimizer", default="sgd",
+                      help="any MXNet optimizer name: sgd, nag, adam, rmsprop, ... "
+                           "(default: %(default)s)")
     find.add_argument("--optimizer-param", action="append", default=[], type=_key_value,
-                      metavar="KEY=VALUE", help="optimizer argument, repeatable "
-                      "(sgd defaults to momentum=0.9)")
-    find.add_argument("--batch-size", type=_positive_int, default=64)
-    find.add_argument("--start-lr", type=_positive_float, default=1e-7)
-    find.add_argument("--end-lr", type=_positive_float, default=10.0)
-    find.add_argument("--num-iter", type=_positive_int, default=100)
-    find.add_argument("--step-mode", choices=("exp", "linear"), default="exp")
-    find.add_argument("--suggest", choices=sorted(RULES), default="auto")
-    find.add_argument("--seed", type=int, default=0)
-    find.add_argument("--ctx", default="cpu", help="cpu, gpu:0 or a list such as gpu:0,gpu:1")
-    find.add_argument("--schedule", choices=sorted(SCHEDULES), default=None,
-                      help="also write this preset, built from the result, and its plot")
+                      metavar="KEY=VALUE", help="optimizer argument, repeatable, e.g. "
+                      "wd=1e-4 (default: momentum=0.9 for sgd, none otherwise)")
+    find.add_argument("--batch-size", type=_positive_int, default=64,
+                      help="samples per step; test the batch size you will train with "
+                           "(default: %(default)s)")
+    find.add_argument("--start-lr", type=_positive_float, default=1e-7,
+                      help="first learning rate (default: %(default)s)")
+    find.add_argument("--end-lr", type=_positive_float, default=10.0,
+                      help="last learning rate (default: %(default)s)")
+    find.add_argument("--num-iter", type=_positive_int, default=100,
+                      help="steps; the run stops earlier when the loss diverges "
+                           "(default: %(default)s)")
+    find.add_argument("--step-mode", choices=("exp", "linear"), default="exp",
+                      help="how the rate rises: exp (log-spaced) or linear "
+                           "(default: %(default)s)")
+    find.add_argument("--suggest", choices=RULE_NAMES, default="auto",
+                      help="the rule behind the suggestion (default: %(default)s)")
+    find.add_argument("--mark", default=None, metavar="RULES",
+                      help="rules to mark on the plot: 'all' or comma-separated names "
+                           "(default: the --suggest rule, with the suggested range shaded)")
+    find.add_argument("--seed", type=int, default=0,
+                      help="seed of MXNet's and numpy's generators (default: %(default)s)")
+    find.add_argument("--ctx", default="cpu",
+                      help="cpu, gpu:0 or a list such as gpu:0,gpu:1 (default: %(default)s)")
+    find.add_argument("--schedule", choices=SCHEDULE_NAMES, default=None,
+                      help="also write this preset, built from the result, and its plot "
+                           "(needs --epochs; default: none)")
     find.add_argument("--epochs", type=_positive_int, default=None,
-                      help="training length the --schedule is for")
+                      help="training length the --schedule is for, in epochs of the data "
+                           "(default: none)")
     find.add_argument("--compare-schedules", action="store_true",
-                      help="also pick the best schedule preset by successive halving on a "
-                           "held-out 20%% of the data; prints a table, saves compare.png/.json")
+                      help="also race the schedule presets by successive halving on a "
+                           "held-out 20%% of the data; prints a table with its evidence and "
+                           "caveat, saves compare.png/.json (default: off)")
     find.add_argument("--out", default="lr_find",
-                      help="folder for lr_find.png, .csv and .json (default: ./lr_find/)")
-    find.add_argument("--quiet", action="store_true", help="no progress bar and no report")
-    find.add_argument("--json", action="store_true", help="machine-readable output on stdout")
+                      help="folder for lr_find.png, .csv and .json; an earlier run there is "
+                           "kept (see below) (default: ./%(default)s/)")
+    find.add_argument("--overwrite", action="store_true",
+                      help="replace an earlier run in --out instead of using the next free "
+                           "folder (default: off)")
+    find.add_argument("--quiet", action="store_true",
+                      help="no progress bar and no report; the exit status still tells "
+                           "(default: off)")
+    find.add_argument("--json", action="store_true",
+                      help="print the result, suggestions and files written as one JSON "
+                           "object on stdout (default: off)")
 
-    sched = sub.add_parser("schedule", help="plot a schedule preset",
-                           description="Plot a schedule preset for --total-steps steps.")
-    sched.add_argument("name", choices=sorted(SCHEDULES))
-    sched.add_argument("--total-steps", type=_positive_int, required=True)
-    for flag in ("--lr", "--max-lr", "--min-lr", "--start-lr", "--gamma", "--pct-start",
-                 "--div-factor", "--final-div-factor", "--inc-fraction", "--cycle-mul",
-                 "--cycle-decay"):
-        sched.add_argument(flag, type=float, default=None)
-    for flag in ("--cycle-length", "--warmup-steps"):
-        sched.add_argument(flag, type=_positive_int, default=None)
-    sched.add_argument("--anneal", choices=("cos", "linear"), default=None)
-    sched.add_argument("--three-phase", action="store_true", default=None)
-    sched.add_argument("--out", default="schedule.png")
+    sched = sub.add_parser("schedule", help="plot a schedule preset", formatter_class=fmt,
+                           epilog=_SCHEDULE_EPILOG,
+                           description="Plot a schedule preset for --total-steps steps and "
+                           "print it.")
+    sched.add_argument("name", choices=SCHEDULE_NAMES, help="the preset")
+    sched.add_argument("--total-steps", type=_positive_int, required=True,
+                       help="training length in steps (required)")
+    for flag, text in (("--lr", "the constant rate (constant)"),
+                       ("--max-lr", "peak rate (cosine, warmup_cosine, one_cycle, "
+                                    "triangular*, exp_range)"),
+                       ("--min-lr", "lowest rate (cosine, warmup_cosine, triangular*, "
+                                    "exp_range)"),
+                       ("--start-lr", "rate the warm-up starts from (warmup_cosine)"),
+                       ("--gamma", "amplitude decay per step (exp_range)"),
+                       ("--pct-start", "fraction of steps spent rising (one_cycle)"),
+                       ("--div-factor", "max_lr / first rate (one_cycle)"),
+                       ("--final-div-factor", "first rate / last rate (one_cycle)"),
+                       ("--inc-fraction", "fraction of a cycle spent rising (triangular*, "
+                                          "exp_range)"),
+                       ("--cycle-mul", "each restart's cycle is this many times longer "
+                                       "(cosine)"),
+                       ("--cycle-decay", "each restart's peak is multiplied by this "
+                                         "(cosine)")):
+        sched.add_argument(flag, type=float, default=None,
+                           help=text + " (default: the preset's, see below)")
+    sched.add_argument("--cycle-length", type=_positive_int, default=None,
+                       help="steps per cycle (cosine, triangular*, exp_range; default: "
+                            "--total-steps)")
+    sched.add_argument("--warmup-steps", type=_positive_int, default=None,
+                       help="warm-up steps (warmup_cosine; default: 5%% of --total-steps)")
+    sched.add_argument("--anneal", choices=("cos", "linear"), default=None,
+                       help="shape of one_cycle's phases (default: cos)")
+    sched.add_argument("--three-phase", action="store_true", default=None,
+                       help="one_cycle with fastai's third, annihilation phase (default: off)")
+    sched.add_argument("--out", default="schedule.png",
+                       help="image path (default: %(default)s)")
 
     plot = sub.add_parser("plot", help="re-draw a saved result",
                           description="Re-draw a result saved as lr_find.json.")
-    plot.add_argument("path")
-    plot.add_argument("--out", default=None, help="image path (default: next to the JSON)")
-    plot.add_argument("--suggest", default="all",
-                      help="'all' or comma-separated rule names to mark")
+    plot.add_argument("path", help="a JSON file written by gluon-lr find or result.to_json()")
+    plot.add_argument("--out", default=None,
+                      help="image path (default: next to the JSON, with .png; an existing "
+                           "image there is kept and the next free name used)")
+    plot.add_argument("--mark", "--suggest", dest="mark", default=None, metavar="RULES",
+                      help="'all' or comma-separated rule names to mark (default: the saved "
+                           "run's rule, with the suggested range shaded)")
+    plot.add_argument("--overwrite", action="store_true",
+                      help="replace an existing image at the default path (default: off)")
+
     launch = sub.add_parser("launch", help="run a script as local distributed workers",
                             description="Run COMMAND as N workers of a local MXNet "
                             "parameter-server job (1 scheduler, S servers), e.g. "
                             "gluon-lr launch -n 2 -s 1 -- python train.py")
-    launch.add_argument("-n", "--num-workers", type=_positive_int, default=2)
-    launch.add_argument("-s", "--num-servers", type=_positive_int, default=1)
-    launch.add_argument("--port", type=_positive_int, default=None)
-    launch.add_argument("--timeout", type=_positive_float, default=None, help="seconds")
-    launch.add_argument("program", nargs=argparse.REMAINDER, metavar="-- COMMAND ...")
+    launch.add_argument("-n", "--num-workers", type=_positive_int, default=2,
+                        help="worker processes (default: %(default)s)")
+    launch.add_argument("-s", "--num-servers", type=_positive_int, default=1,
+                        help="server processes (default: %(default)s)")
+    launch.add_argument("--port", type=_positive_int, default=None,
+                        help="scheduler port (default: a free one)")
+    launch.add_argument("--timeout", type=_positive_float, default=None,
+                        help="seconds to wait for the workers (default: no limit)")
+    launch.add_argument("program", nargs=argparse.REMAINDER, metavar="-- COMMAND ...",
+                        help="the command every worker runs")
     return parser
 
 
@@ -170,12 +275,48 @@ def _load_data(spec: str):
     raise CLIError("unknown --data {!r}: use mnist5k, digits, a .npz or a .rec file".format(spec))
 
 
-def _write_outputs(result, out: str):
-    os.makedirs(out, exist_ok=True)
-    paths = {ext: os.path.join(out, "lr_find." + ext) for ext in ("png", "csv", "json")}
-    result.to_json(paths["json"])
-    result.to_csv(paths["csv"])
-    _save_plot(lambda ax: result.plot(ax=ax, suggest=list(result.suggestions())), paths["png"])
+def _free_folder(out: str, overwrite: bool) -> str:
+    """``out``, or the next free ``out-2``, ``out-3``, ... when ``out`` holds an earlier run."""
+    if overwrite or not os.path.exists(os.path.join(out, "lr_find.json")):
+        return out
+    base = out.rstrip("/\\") or out
+    k = 2
+    while os.path.exists(os.path.join("{}-{}".format(base, k), "lr_find.json")):
+        k += 1
+    return "{}-{}".format(base, k)
+
+
+def _free_file(path: str) -> str:
+    """``path``, or the next free ``stem-2.ext``, ... when it exists."""
+    stem, ext = os.path.splitext(path)
+    k = 2
+    while os.path.exists(path):
+        path = "{}-{}{}".format(stem, k, ext)
+        k += 1
+    return path
+
+
+def _marks(spec: Optional[str]):
+    """``--mark`` as the ``suggest=`` argument of ``result.plot``."""
+    if spec is None:
+        return True
+    rules = list(RULE_NAMES) if spec == "all" else [r.strip() for r in spec.split(",")]
+    unknown = [r for r in rules if r not in RULE_NAMES]
+    if unknown:
+        raise CLIError("unknown rule {!r} in --mark; choose 'all' or from {}".format(
+            unknown[0], ", ".join(RULE_NAMES)))
+    return rules
+
+
+def _write_outputs(result, out: str, mark):
+    try:
+        os.makedirs(out, exist_ok=True)
+        paths = {ext: os.path.join(out, "lr_find." + ext) for ext in ("png", "csv", "json")}
+        result.to_json(paths["json"])
+        result.to_csv(paths["csv"])
+        _save_plot(lambda ax: result.plot(ax=ax, suggest=mark), paths["png"])
+    except OSError as err:
+        raise CLIError("cannot write into {}: {}".format(out, err.strerror or err))
     return paths
 
 
@@ -185,9 +326,27 @@ def _save_plot(draw, path: str) -> None:
         matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     fig, ax = plt.subplots(figsize=(7, 4.5))
-    draw(ax)
-    fig.savefig(path, dpi=120, bbox_inches="tight")
-    plt.close(fig)
+    try:
+        draw(ax)
+        fig.savefig(path, dpi=120, bbox_inches="tight")
+    finally:
+        plt.close(fig)
+
+
+def _run_quietly(run, diagnosis_of):
+    """Call ``run()``; re-issue its warnings as one line each on stderr, without the file
+    and source line of Python's default format, and drop the one that repeats the report's
+    ``note:`` (no suggestion)."""
+    import warnings
+    with warnings.catch_warnings(record=True) as caught:  # the filters stay as they are
+        value = run()
+    diagnosis = diagnosis_of(value)
+    for w in caught:
+        text = str(w.message)
+        if diagnosis and diagnosis in text:
+            continue
+        print("gluon-lr: warning: {}".format(text), file=sys.stderr)
+    return value
 
 
 def _cmd_find(args) -> int:
@@ -200,6 +359,7 @@ def _cmd_find(args) -> int:
         raise CLIError("--epochs goes with --schedule NAME")
     if args.schedule is not None and args.epochs is None:
         raise CLIError("--schedule needs --epochs N (the training length it is for)")
+    mark = _marks(args.mark)
     ctx = _contexts(args.ctx)
     X, y = _load_data(args.data)
     val = None
@@ -225,13 +385,16 @@ def _cmd_find(args) -> int:
     try:
         learner = Learner(net, (X, y), optimizer=args.optimizer, optimizer_params=params,
                           ctx=ctx, batch_size=args.batch_size)
-        result = learner.find_lr(start_lr=args.start_lr, end_lr=args.end_lr,
-                                 num_iter=args.num_iter, step_mode=args.step_mode,
-                                 suggest=args.suggest,
-                                 progress=False if (args.quiet or args.json) else None)
+        result = _run_quietly(lambda: learner.find_lr(
+            start_lr=args.start_lr, end_lr=args.end_lr, num_iter=args.num_iter,
+            step_mode=args.step_mode, suggest=args.suggest,
+            progress=False if (args.quiet or args.json) else None),
+            lambda r: r.diagnosis)
     except (ValueError, TypeError) as err:
         raise CLIError(str(err))
-    paths = _write_outputs(result, args.out)
+    result.meta.update(model=model, data=args.data)
+    out = _free_folder(args.out, args.overwrite)
+    paths = _write_outputs(result, out, mark)
     schedule = None
     if args.schedule:
         total = args.epochs * learner.steps_per_epoch
@@ -240,8 +403,8 @@ def _cmd_find(args) -> int:
         except ValueError as err:
             raise CLIError(str(err))
         from .schedules import plot_schedule
-        paths["schedule"] = os.path.join(args.out, "schedule.json")
-        paths["schedule_png"] = os.path.join(args.out, "schedule.png")
+        paths["schedule"] = os.path.join(out, "schedule.json")
+        paths["schedule_png"] = os.path.join(out, "schedule.png")
         with open(paths["schedule"], "w", encoding="utf-8") as f:
             json.dump({"name": args.schedule, "total_steps": total, "repr": repr(schedule),
                        "values": schedule.values(total)}, f)
@@ -255,54 +418,111 @@ def _cmd_find(args) -> int:
                                                    total_steps=total)
         except ValueError as err:
             raise CLIError(str(err))
-        paths["compare"] = os.path.join(args.out, "compare.json")
-        paths["compare_png"] = os.path.join(args.out, "compare.png")
+        paths["compare"] = os.path.join(out, "compare.json")
+        paths["compare_png"] = os.path.join(out, "compare.png")
         comparison.to_json(paths["compare"])
         _save_plot(lambda ax: comparison.plot(ax=ax), paths["compare_png"])
+    status = 0 if result.lr is not None else EXIT_NO_SUGGESTION
     if args.json:
-        out = result.to_dict()
-        out.update(suggestions=result.suggestions(), diagnosis=result.diagnosis,
+        doc = result.to_dict()
+        doc.update(suggestions=result.suggestions(), diagnosis=result.diagnosis,
                    suggested_range=result.suggested_range, files=paths,
                    schedule=repr(schedule) if schedule else None,
-                   comparison=comparison.to_dict() if comparison else None)
-        print(json.dumps(out))
-        return 0
+                   comparison=comparison.to_dict() if comparison else None,
+                   comparison_evidence=_evidence(comparison, len(val[1])) if comparison
+                   else None, exit_status=status)
+        print(json.dumps(doc))
+        return status
     if not args.quiet:
-        _report(result, paths, schedule)
+        if out != args.out:
+            print("{} holds an earlier run: writing to {} instead (--overwrite replaces "
+                  "it)".format(args.out, out))
+        _report(result, schedule)
         if comparison is not None:
-            _report_comparison(comparison, paths)
-    return 0
+            _report_comparison(comparison, len(val[1]))
+        _report_files(paths)
+    return status
 
 
-def _report_comparison(comparison, paths) -> None:
-    print("schedule comparison ({} steps, {:.1f} s): best {}".format(
-        comparison.steps, comparison.seconds, comparison.best_name))
+# Measured by benchmarks/schedule_selection.py (README, "Choosing a schedule by a short race").
+COMPARE_CAVEAT = ("caveat: in benchmarks/schedule_selection.py this short race picked the "
+                  "full-length winner 0 times in 6 (MNIST-5k, digits); use it to rule out a "
+                  "preset that fails badly, not to choose between close ones")
+
+
+def _evidence(comparison, n_val: int) -> str:
+    """How far the pick is ahead of the runner-up, next to the validation noise."""
+    rows = [r for r in comparison.table() if r["rungs"] == max(
+        x["rungs"] for x in comparison.table())]
+    if len(rows) < 2:
+        return "only {} reached the last rung".format(comparison.best_name)
+    best, second = rows[0], rows[1]
+    if comparison.select == "accuracy" and best["val_accuracy"] is not None:
+        margin = best["val_accuracy"] - second["val_accuracy"]
+        p = min(max(best["val_accuracy"] / 100.0, 1e-3), 1 - 1e-3)
+        noise = 100.0 * (2 * p * (1 - p) / max(n_val, 1)) ** 0.5
+        verdict = "within" if abs(margin) <= 2 * noise else "beyond"
+        return ("after {} steps {} leads {} by {:.2f} accuracy points on {} held-out samples; "
+                "the noise of that difference is about +-{:.2f} points, so the lead is {} "
+                "the noise".format(best["steps"], best["name"], second["name"], margin, n_val,
+                                   noise, verdict))
+    return "after {} steps {} leads {} by {:.4f} in validation loss on {} held-out " \
+           "samples".format(best["steps"], best["name"], second["name"],
+                            second["val_loss"] - best["val_loss"], n_val)
+
+
+def _report_comparison(comparison, n_val: int) -> None:
+    metric = "val acc" if comparison.select == "accuracy" else "val loss"
+    print("schedule comparison ({} steps, {:.1f} s, ranked by {}): best {}".format(
+        comparison.steps, comparison.seconds, metric, comparison.best_name))
     print("  {:<14} {:>6} {:>9} {:>8}".format("schedule", "steps", "val loss", "val acc"))
     for row in comparison.table():
         acc = "{:.2f}%".format(row["val_accuracy"]) if row["val_accuracy"] is not None else "-"
         print("  {:<14} {:>6} {:>9.4f} {:>8}".format(row["name"], row["steps"], row["val_loss"],
                                                      acc))
-    print("comparison plot: {}".format(os.path.abspath(paths["compare_png"])))
+    print("evidence: " + _evidence(comparison, n_val))
+    print(COMPARE_CAVEAT)
 
 
 def _fmt(lr) -> str:
     return "{:.3g}".format(lr) if lr is not None else "none"
 
 
-def _report(result, paths, schedule) -> None:
+def _report(result, schedule) -> None:
+    from .runinfo import describe_line
     print("suggested learning rate ({}): {}".format(result.rule, _fmt(result.lr)))
-    for name, value in result.suggestions().items():
-        print("  {:<9} {}".format(name, _fmt(value)))
-    rng = result.suggested_range
-    if rng:
-        print("  range     {} .. {}".format(_fmt(rng[0]), _fmt(rng[1])))
-    print("iterations: {}, stopped by: {}".format(len(result.lrs), result.stop_reason))
+    if result.lr is not None:
+        # The other rules are for comparison; on a curve that supports no suggestion their
+        # numbers would only mislead, so they are left to --json and `gluon-lr plot --mark all`.
+        for name, value in result.suggestions().items():
+            if name != result.rule:
+                print("  {:<9} {}".format(name, _fmt(value)))
+        rng = result.suggested_range
+        if rng:
+            print("  range     {} .. {}".format(_fmt(rng[0]), _fmt(rng[1])))
+    about = describe_line(result.meta)
+    if about:
+        print("for: " + about)
+    print("iterations: {} of {}, stopped by: {}".format(
+        len(result.lrs), result.meta.get("num_iter", len(result.lrs)), result.stop_reason))
     if result.diagnosis:
         print("note: " + result.diagnosis)
+    if result.lr is None:
+        print("no suggestion: exit status {}".format(EXIT_NO_SUGGESTION))
     if schedule is not None:
         print("schedule: {}".format(schedule))
-        print("schedule plot: {}".format(os.path.abspath(paths["schedule_png"])))
-    print("plot: {}".format(os.path.abspath(paths["png"])))
+
+
+_FILE_LABELS = (("png", "plot"), ("csv", "csv"), ("json", "json"),
+                ("schedule", "schedule"), ("schedule_png", "schedule plot"),
+                ("compare", "comparison"), ("compare_png", "comparison plot"))
+
+
+def _report_files(paths) -> None:
+    print("files written:")
+    for key, label in _FILE_LABELS:
+        if key in paths:
+            print("  {}: {}".format(label, os.path.abspath(paths[key])))
 
 
 # ---- schedule and plot ------------------------------------------------------------------------
@@ -328,30 +548,50 @@ def _cmd_schedule(args) -> int:
         schedule = get_schedule(args.name, **kwargs)
     except (ValueError, TypeError) as err:
         raise CLIError(str(err))
-    _save_plot(lambda ax: plot_schedule(schedule, args.total_steps, ax=ax, label=args.name),
-               args.out)
+    try:
+        _save_plot(lambda ax: plot_schedule(schedule, args.total_steps, ax=ax, label=args.name),
+                   args.out)
+    except OSError as err:
+        raise CLIError("cannot write {}: {}".format(args.out, err.strerror or err))
     print("{}\nplot: {}".format(schedule, os.path.abspath(args.out)))
     return 0
 
 
 def _cmd_plot(args) -> int:
     from .result import LRFinderResult
-    from .suggest import RULES
+    mark = _marks(args.mark)
     if not os.path.isfile(args.path):
         raise CLIError("file not found: {}".format(args.path))
     try:
-        result = LRFinderResult.from_json(args.path)
-    except (ValueError, KeyError, TypeError) as err:
-        raise CLIError("{} is not a saved range test: {}".format(args.path, err))
-    rules = list(RULES) if args.suggest == "all" else args.suggest.split(",")
-    unknown = [r for r in rules if r not in RULES]
-    if unknown:
-        raise CLIError("unknown rule {!r}; choose from {}".format(unknown[0], sorted(RULES)))
-    out = args.out or os.path.splitext(args.path)[0] + ".png"
-    _save_plot(lambda ax: result.plot(ax=ax, suggest=rules), out)
+        result = _run_quietly(lambda: LRFinderResult.from_json(args.path), lambda r: None)
+    # RecursionError: deeply nested JSON; OverflowError: numbers beyond float.
+    except (ValueError, KeyError, TypeError, OverflowError, RecursionError) as err:
+        raise CLIError("{} is not a saved range test: {}".format(args.path, _one_line(err)))
+    except OSError as err:
+        raise CLIError("cannot read {}: {}".format(args.path, err.strerror or err))
+    if args.out is not None:
+        out = args.out
+    else:
+        out = os.path.splitext(args.path)[0] + ".png"
+        if not args.overwrite:
+            out = _free_file(out)
+    folder = os.path.dirname(os.path.abspath(out))
+    if not os.path.isdir(folder):
+        raise CLIError("cannot write {}: folder {} does not exist".format(out, folder))
+    try:
+        _save_plot(lambda ax: result.plot(ax=ax, suggest=mark), out)
+    except (ValueError, TypeError, OverflowError) as err:
+        raise CLIError("cannot plot {}: {}".format(args.path, _one_line(err)))
+    except OSError as err:
+        raise CLIError("cannot write {}: {}".format(out, err.strerror or err))
     print("suggested learning rate ({}): {}\nplot: {}".format(result.rule, _fmt(result.lr),
                                                              os.path.abspath(out)))
     return 0
+
+
+def _one_line(err: BaseException) -> str:
+    text = " ".join(str(err).split()) or type(err).__name__
+    return text if len(text) <= 300 else text[:297] + "..."
 
 
 def _cmd_launch(args) -> int:

@@ -197,23 +197,35 @@ class LRFinderResult:
         with open(os.fspath(path), encoding="utf-8") as f:
             return cls.from_dict(json.load(f))
 
+    def _columns(self) -> Dict[str, np.ndarray]:
+        with np.errstate(all="ignore"):
+            return {"lr": self.lrs, "loss": self.losses,
+                    "ema_loss_lagging": self.smoothed_losses,
+                    "smoothed_loss_no_lag": self.centered_losses}
+
     def to_csv(self, path: str) -> None:
-        """Write ``iteration,lr,loss,smoothed_loss`` rows to ``path``."""
+        """Write ``iteration,lr,loss,ema_loss_lagging,smoothed_loss_no_lag`` rows to ``path``.
+
+        ``ema_loss_lagging`` is :attr:`smoothed_losses`, the exponential average the stopping
+        rule watches (the dashed line of the plot); it trails the loss by about
+        ``1 / (1 - smoothing)`` steps. ``smoothed_loss_no_lag`` is :attr:`centered_losses`,
+        the curve ``"auto"`` reads (the bold line).
+        """
+        cols = self._columns()
         with open(os.fspath(path), "w", newline="", encoding="utf-8") as f:
             writer = csv.writer(f)
-            writer.writerow(["iteration", "lr", "loss", "smoothed_loss"])
-            for i, (lr, loss, sm) in enumerate(zip(self.lrs, self.losses,
-                                                    self.smoothed_losses)):
-                writer.writerow([i, repr(float(lr)), repr(float(loss)), repr(float(sm))])
+            writer.writerow(["iteration"] + list(cols))
+            for i, row in enumerate(zip(*cols.values())):
+                writer.writerow([i] + [repr(float(v)) for v in row])
 
     def to_pandas(self):
-        """A ``pandas.DataFrame`` with columns ``lr``, ``loss``, ``smoothed_loss``."""
+        """A ``pandas.DataFrame`` with the columns of :meth:`to_csv` (``lr``, ``loss``,
+        ``ema_loss_lagging``, ``smoothed_loss_no_lag``), indexed by iteration."""
         try:
             import pandas as pd
         except ImportError as err:  # pragma: no cover - pandas is a dev dependency
             raise ImportError("to_pandas() needs pandas: pip install pandas") from err
-        return pd.DataFrame({"lr": self.lrs, "loss": self.losses,
-                             "smoothed_loss": self.smoothed_losses})
+        return pd.DataFrame(self._columns()).rename_axis("iteration")
 
     # ---- pictures and schedules ----------------------------------------------------------
     def schedule(self, name: str, total_steps: int, steps_per_epoch: Optional[int] = None,
@@ -275,14 +287,17 @@ class LRFinderResult:
 
 
     def plot(self, ax=None, suggest=True, skip_start: int = 0, skip_end: int = 0,
-             path: Optional[str] = None, show: bool = False):
-        """Loss against learning rate (log axis), raw and smoothed, with suggestion markers.
+             path: Optional[str] = None, show: bool = False, show_range: bool = True,
+             legend: Optional[str] = "outside"):
+        """Loss against learning rate (log axis), raw and smoothed, with the suggestion marked
+        and the suggested range shaded.
 
-        See :func:`gluon_lr.plotting.plot_lr_find`; returns the axes.
+        See :func:`gluon_lr.plotting.plot_lr_find` for the parameters; returns the axes.
         """
         from .plotting import plot_lr_find
         return plot_lr_find(self, ax=ax, suggest=suggest, skip_start=skip_start,
-                            skip_end=skip_end, path=path, show=show)
+                            skip_end=skip_end, path=path, show=show, show_range=show_range,
+                            legend=legend)
 
 
 def _cyclic_args(result, lr, total_steps, spe, gamma=False):

@@ -83,12 +83,17 @@ def test_csv_and_pandas(tmp_path):
     path = tmp_path / "r.csv"
     r.to_csv(str(path))
     rows = path.read_text().strip().splitlines()
-    assert rows[0] == "iteration,lr,loss,smoothed_loss" and len(rows) == 101
+    assert rows[0] == "iteration,lr,loss,ema_loss_lagging,smoothed_loss_no_lag"
+    assert len(rows) == 101
     first = rows[1].split(",")
     assert float(first[1]) == r.lrs[0] and float(first[2]) == r.losses[0]
     df = r.to_pandas()
-    assert list(df.columns) == ["lr", "loss", "smoothed_loss"] and len(df) == 100
-    np.testing.assert_array_equal(df["smoothed_loss"].values, r.smoothed_losses)
+    assert list(df.columns) == ["lr", "loss", "ema_loss_lagging", "smoothed_loss_no_lag"]
+    assert len(df) == 100 and df.index.name == "iteration"
+    np.testing.assert_array_equal(df["ema_loss_lagging"].values, r.smoothed_losses)
+    np.testing.assert_array_equal(df["smoothed_loss_no_lag"].values, r.centered_losses)
+    # the lagging average trails the no-lag curve on a falling loss
+    assert df["ema_loss_lagging"].values[50] > df["smoothed_loss_no_lag"].values[50]
 
 
 def test_plot_marks_suggestions_and_returns_axes(tmp_path):
