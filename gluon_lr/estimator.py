@@ -1,14 +1,22 @@
 """A range test inside ``gluon.contrib.estimator.Estimator.fit``."""
 from __future__ import annotations
 
+import logging
+import sys
+import warnings
 from typing import Callable, Optional
 
 from ._mx import mx
-from .finder import Sweep
+from .finder import Sweep, _positive_int
 from .learner import mean_loss
 from .state import RandomState, TrainingState
+from .stopping import NUM_ITER
 
 _est = mx.gluon.contrib.estimator
+logger = logging.getLogger(__name__)
+
+#: ``stop_reason`` when ``fit`` ended (another handler stopped it) before ``num_iter`` steps.
+FIT_ENDED = "fit_ended"
 
 
 class LRFinderHandler(_est.TrainBegin, _est.BatchBegin, _est.BatchEnd, _est.EpochEnd,
@@ -21,6 +29,13 @@ class LRFinderHandler(_est.TrainBegin, _est.BatchBegin, _est.BatchEnd, _est.Epoc
     ``batch_end`` alone only ends the epoch). At ``train_end`` the net and trainer are
     restored and :attr:`result` holds the :class:`~gluon_lr.LRFinderResult`.
 
+    Like ignite's finder, the sweep runs its ``num_iter`` steps across as many epochs as it
+    needs: the ``epochs``/``batches`` given to ``fit`` are suspended during the sweep (and put
+    back afterwards). If something else ends ``fit`` first, the result's ``stop_reason`` is
+    ``"fit_ended"`` and a warning says how far the sweep got. Validation is skipped during the
+    sweep, as fastai's finder does: the ``ValidationHandler`` of the fit is paused and then
+    restored.
+
     ``Estimator.fit`` has no ``finally``: if it raises, ``train_end`` never runs. Use the handler
     as a context manager to restore on that path too.
 
@@ -28,6 +43,23 @@ class LRFinderHandler(_est.TrainBegin, _est.BatchBegin, _est.BatchEnd, _est.Epoc
     ----------
     start_lr, end_lr, num_iter, step_mode, smoothing, stopping, suggest, progress
         As in :meth:`gluon_lr.LRFinder.run`.
+    apply : str, optional
+        What to do with the answer once the net and trainer are restored. None (default)
+        leaves the trainer as it was. ``"lr"`` sets the trainer's learning rate to the
+        suggestion (as Lightning's ``update_attr``). The name of a schedule preset
+        (``"one_cycle"``, ``"cosine"``, ...; ``"auto"`` where :meth:`LRFinderResult.schedule`
+        offers it) attaches ``result.schedule(apply, total_steps)`` to the trainer's optimizer,
+        offset to start at its current ``num_update``. Without a suggestion nothing is applied
+        and a warning gives the diagnosis.
+    total_steps : int, optional
+        The training length the schedule of ``apply`` is for (required with a preset name).
+
+    Attributes
+    ----------
+    result : LRFinderResult or None
+        The range test, once ``fit`` has ended.
+    applied : object or None
+        What was applied to the trainer: the learning rate or the schedule.
 
     Examples
     --------
@@ -43,30 +75,40 @@ class LRFinderHandler(_est.TrainBegin, _est.BatchBegin, _est.BatchEnd, _est.Epoc
     ...                 trainer=gluon.Trainer(net.collect_params(), "sgd"))
     >>> finder = LRFinderHandler(num_iter=20, progress=False)
     >>> with finder:
-    ...     est.fit(loader, epochs=100, event_handlers=[finder])  # doctest: +ELLIPSIS
+    ...     est.fit(loader, epochs=1, event_handlers=[finder])  # doctest: +ELLIPSIS
     Training begin: ...
-    >>> len(finder.result.lrs) <= 20
+    >>> len(finder.result.lrs) <= 20  # 20 steps over 3 epochs of 8 batches
     True
     """
 
     def __init__(self, start_lr: float = 1e-7, end_lr: float = 10.0, num_iter: int = 100,
                  step_mode: str = "exp", smoothing: float = 0.98,
                  stopping: Optional[Callable[[int, float], bool]] = None, suggest: str = "auto",
-                 progress: Optional[bool] = None):
+                 progress: Optional[bool] = None, apply: Optional[str] = None,
+                 total_steps: Optional[int] = None):
         self._sweep = Sweep(start_lr, end_lr, num_iter, step_mode, smoothing, stopping, suggest,
                             progress)
+        self.apply, self.total_steps = _check_apply(apply, total_steps)
         self.result = None
+        self.applied = None
         self._active = False
+        self._paused = []
 
     # ---- estimator events ----------------------------------------------------------------
     def train_begin(self, estimator, *args, **kwargs):
         self._sweep.reset()
         self.result = None
+        self.applied = None
         self._estimator = estimator
         self._i = 0
         self._state = None
         self._rng = RandomState()
         self._active = True
+        # Run past the epochs/batches given to fit (StoppingHandler reads these after us: it
+        # is added after the user's handlers, with the same priority).
+        self._limits = (estimator.max_epoch, estimator.max_batch)
+        estimator.max_epoch = estimator.max_batch = None
+        self._pause_validation(sys._getframe(1))
 
     def batch_begin(self, estimator, *args, **kwargs):
         if self._state is None:
@@ -76,6 +118,7 @@ class LRFinderHandler(_est.TrainBegin, _est.BatchBegin, _est.BatchEnd, _est.Epoc
                 estimator.net(data[:1].as_in_context(ctx))
             self._state = TrainingState(estimator.net.collect_params().values(),
                                         estimator.trainer)
+            self._batch_size = int(data.shape[0])
             estimator.trainer.optimizer.lr_scheduler = None  # the sweep owns the rate
             self._sweep.start()
         estimator.trainer.set_learning_rate(self._sweep.lr(self._i))
@@ -91,13 +134,38 @@ class LRFinderHandler(_est.TrainBegin, _est.BatchBegin, _est.BatchEnd, _est.Epoc
     def train_end(self, estimator, *args, **kwargs):
         self._finish()
 
+    # ---- validation is skipped during the sweep ------------------------------------------
+    def _pause_validation(self, frame) -> None:
+        """Pause the fit's ValidationHandlers (found among ``fit``'s handlers)."""
+        handlers = frame.f_locals.get("event_handlers") if frame is not None else None
+        self._paused = []
+        if not isinstance(handlers, list):
+            if getattr(self._estimator, "val_data", None) is not None:  # pragma: no cover
+                logger.warning("LRFinderHandler could not find the fit's handlers; validation "
+                               "may run during the range test")
+            return
+        for handler in handlers:
+            if isinstance(handler, _est.ValidationHandler):
+                self._paused.append((handler, handler.epoch_period, handler.batch_period))
+                handler.epoch_period = handler.batch_period = None
+
+    def _resume_validation(self) -> None:
+        for handler, epoch_period, batch_period in self._paused:
+            handler.epoch_period, handler.batch_period = epoch_period, batch_period
+        self._paused = []
+
     # ---- restore on every path -------------------------------------------------------------
-    def _finish(self) -> None:
+    def _finish(self, raised: bool = False) -> None:
         if not self._active:
             return
         self._active = False
+        estimator = self._estimator
         try:
+            ran = self._sweep.done
             self._sweep.flush()
+            if not ran and self._sweep.reason == NUM_ITER \
+                    and len(self._sweep.losses) < self._sweep.num_iter:
+                self._sweep.reason = FIT_ENDED
         finally:
             self._sweep.close()
             if self._state is not None:
@@ -105,7 +173,51 @@ class LRFinderHandler(_est.TrainBegin, _est.BatchBegin, _est.BatchEnd, _est.Epoc
                 self._state.discard()
                 self._state = None
             self._rng.restore()
-        self.result = self._sweep.result()
+            estimator.max_epoch, estimator.max_batch = self._limits
+            self._resume_validation()
+        if self._sweep.reason == FIT_ENDED and not raised:
+            warnings.warn("fit ended after {} of the range test's {} steps (at lr={:.3g}, not "
+                          "end_lr): another handler stopped it. The result covers only that "
+                          "part; its stop_reason is 'fit_ended'.".format(
+                              len(self._sweep.losses), self._sweep.num_iter,
+                              self._sweep.recorded_lrs[-1] if self._sweep.recorded_lrs
+                              else self._sweep.lr(0)), RuntimeWarning, stacklevel=3)
+        from .runinfo import describe
+        self.result = self._sweep.result(**describe(
+            estimator.net, estimator.trainer, getattr(self, "_batch_size", None)))
+        if self.apply is not None and not raised:
+            self._apply(estimator.trainer)
+
+    def _apply(self, trainer) -> None:
+        result = self.result
+        if result.lr is None:
+            warnings.warn("apply={!r}: the range test gave no suggestion, the trainer is left "
+                          "as it was: {}".format(self.apply, result.diagnosis), RuntimeWarning,
+                          stacklevel=4)
+            return
+        optimizer = trainer.optimizer
+        if self.apply == "lr":
+            if optimizer.lr_scheduler is not None:
+                warnings.warn("apply='lr': the trainer has an lr_scheduler, which sets the rate "
+                              "itself; the suggestion {:.3g} was not applied".format(result.lr),
+                              RuntimeWarning, stacklevel=4)
+                return
+            trainer.set_learning_rate(result.lr)
+            self.applied = result.lr
+            logger.info("learning rate set to the suggestion %.3g", result.lr)
+            return
+        from .schedules import Offset
+        try:
+            schedule = result.schedule(self.apply, total_steps=self.total_steps)
+        except ValueError as err:
+            warnings.warn("apply={!r}: {}; the trainer is left as it was".format(
+                self.apply, err), RuntimeWarning, stacklevel=4)
+            return
+        if optimizer.num_update > 0:  # a trainer that has trained: start the schedule now
+            schedule = Offset(schedule, int(optimizer.num_update))
+        optimizer.lr_scheduler = schedule
+        self.applied = schedule
+        logger.info("lr_scheduler set to %r", schedule)
 
     def __enter__(self) -> "LRFinderHandler":
         return self
@@ -116,7 +228,28 @@ class LRFinderHandler(_est.TrainBegin, _est.BatchBegin, _est.BatchEnd, _est.Epoc
                 self._finish()
             else:
                 try:
-                    self._finish()
+                    self._finish(raised=True)
                 except Exception:  # the original error matters more
                     pass
         return False
+
+
+def _check_apply(apply, total_steps):
+    if apply is None:
+        if total_steps is not None:
+            raise ValueError("total_steps goes with apply=<schedule name>, got total_steps={!r} "
+                             "and apply=None".format(total_steps))
+        return None, None
+    from .schedules import SCHEDULES
+    names = ["lr"] + sorted(set(SCHEDULES) | {"auto"})
+    if not isinstance(apply, str) or apply not in names:
+        raise ValueError("apply must be None, 'lr' or a schedule preset ({}), got {!r}".format(
+            ", ".join(repr(n) for n in names[1:]), apply))
+    if apply == "lr":
+        if total_steps is not None:
+            raise ValueError("total_steps goes with apply=<schedule name>, not apply='lr'")
+        return apply, None
+    if total_steps is None:
+        raise ValueError("apply={!r} needs total_steps (the training length the schedule is "
+                         "for)".format(apply))
+    return apply, _positive_int("total_steps", total_steps)

@@ -65,9 +65,17 @@ def lr_sweep(start_lr: float, end_lr: float, num_iter: int, step_mode: str = "ex
     return start_lr + (end_lr - start_lr) * t
 
 
+def in_notebook() -> bool:
+    """True inside a Jupyter kernel (where ``tqdm.auto`` draws a widget)."""
+    ipython = sys.modules.get("IPython")
+    shell = getattr(ipython, "get_ipython", lambda: None)() if ipython is not None else None
+    return type(shell).__name__ == "ZMQInteractiveShell"
+
+
 def _want_progress(progress: Optional[bool]) -> bool:
+    """None: a bar in a terminal or a Jupyter notebook, none in logs, pipes and CI."""
     if progress is None:
-        return bool(getattr(sys.stderr, "isatty", lambda: False)())
+        return bool(getattr(sys.stderr, "isatty", lambda: False)()) or in_notebook()
     if not isinstance(progress, bool):
         raise TypeError("progress must be True, False or None, got {!r}".format(progress))
     return progress
@@ -163,7 +171,11 @@ class Sweep:
         return stop
 
     def close(self) -> None:
+        """End the bar where the run ended, saying why when it stopped early."""
         if self._bar is not None:
+            if self.reason != NUM_ITER or len(self.losses) < self.num_iter:
+                self._bar.set_description("find_lr stopped: {}".format(self.reason),
+                                          refresh=False)
             self._bar.refresh()
             self._bar.close()
             self._bar = None
