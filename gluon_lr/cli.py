@@ -354,7 +354,10 @@ def _cmd_find(args) -> int:
     from ._mx import mx
     from .learner import Learner
     from .models import get_model
+    from .optimizers import lr_free_message
 
+    if lr_free_message(args.optimizer):
+        raise CLIError(lr_free_message(args.optimizer))
     if args.epochs is not None and args.schedule is None:
         raise CLIError("--epochs goes with --schedule NAME")
     if args.schedule is not None and args.epochs is None:
