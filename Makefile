@@ -32,9 +32,10 @@ docs: dev
 	$(BIN)/python -m sphinx -W --keep-going -q -b html docs docs/_build/html
 	@echo "docs: docs/_build/html/index.html"
 
-# Jupyter notebooks generated from the tutorial scripts (not kept in git).
+# Jupyter notebooks generated from the tutorial scripts and executed in a Jupyter kernel, so
+# they open with their outputs and figures (notebooks/, not kept in git; about 2 minutes).
 notebooks: dev
-	$(BIN)/jupytext --to notebook --from py:sphinx tutorials/plot_*.py
+	$(BIN)/python tools/notebooks.py tutorials/plot_*.py --out notebooks --execute
 
 bench: install
 	$(BIN)/python benchmarks/overhead.py
@@ -45,4 +46,5 @@ bench: install
 	$(BIN)/python benchmarks/scale_cost.py
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info lr_find docs/_build docs/generated docs/auto_tutorials
+	rm -rf $(VENV) build dist *.egg-info lr_find docs/_build docs/generated docs/auto_tutorials \
+		notebooks

@@ -38,7 +38,10 @@ setup(
         "gluoncv": ["gluoncv==0.10.5.post0"],
         "pandas": ["pandas"],
         "dev": ["pytest", "pandas", "scikit-learn", "mlxtend", "gluoncv==0.10.5.post0",
-                "sphinx", "sphinx-gallery", "numpydoc", "jupytext"],
+                "sphinx", "sphinx-gallery", "numpydoc", "jupytext", "nbconvert", "ipykernel",
+                "ipywidgets"],
+        # Jupyter: the tqdm.auto progress widget, and running the generated notebooks.
+        "notebook": ["ipywidgets", "ipykernel", "nbconvert", "jupytext"],
     },
     entry_points={"console_scripts": ["gluon-lr=gluon_lr.cli:main"]},
     classifiers=[

