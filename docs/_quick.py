@@ -13,6 +13,8 @@ QUICK_SAMPLES = 640  # 512 for training after the 80/20 split
 def apply(patch=setattr) -> None:
     """Switch quick mode on; ``patch`` is ``setattr`` or pytest's ``monkeypatch.setattr``
     (which undoes it after the test)."""
+    import functools
+
     import gluon_lr.datasets as datasets
     from gluon_lr.learner import Learner
 
@@ -20,6 +22,7 @@ def apply(patch=setattr) -> None:
         return
     full = datasets.mnist5k
 
+    @functools.wraps(full)  # the docs built in quick mode still show the real signature
     def mnist5k(*args, **kwargs):
         X, y = full(*args, **kwargs)
         return X[:QUICK_SAMPLES], y[:QUICK_SAMPLES]
@@ -28,6 +31,7 @@ def apply(patch=setattr) -> None:
     patch(datasets, "mnist5k", mnist5k)
     find_lr = Learner.find_lr
 
+    @functools.wraps(find_lr)
     def quick_find_lr(self, *args, num_iter: int = 100, **kwargs):
         return find_lr(self, *args, num_iter=QUICK_ITERS.get(num_iter, num_iter), **kwargs)
 

@@ -1,5 +1,6 @@
 """Sphinx configuration for gluon_lr (built with warnings as errors by `make docs`)."""
 import os
+import re
 import sys
 
 sys.path.insert(0, os.path.abspath(".."))
@@ -42,4 +43,40 @@ sphinx_gallery_conf = {
 }
 exclude_patterns = ["_build"]
 html_theme = "alabaster"
+# alabaster's default 940 px page clips code blocks and sphinx-gallery "Out:" boxes.
+html_theme_options = {"page_width": "1180px", "sidebar_width": "230px",
+                      "body_max_width": "none"}
+html_static_path = ["_static"]
+html_css_files = ["custom.css"]
+
+# Methods the library's own loop calls; public in Python, not part of the user's API.
+INTERNAL = {
+    "Learner": {"batches", "materialize", "check_batch", "snapshot", "prepare_sweep",
+                "set_learning_rate", "reduce_loss", "train_step_group", "validation_batches",
+                "evaluate", "forward_backward", "train_step", "params"},
+    "LRFinderHandler": {"train_begin", "batch_begin", "batch_end", "epoch_end", "train_end"},
+}
+
+
+def _skip_internal(app, what, name, obj, skip, options):
+    qualname = getattr(obj, "__qualname__", "") or ""
+    owner = qualname.split(".")[0] if "." in qualname else None
+    if owner in INTERNAL and name in INTERNAL[owner]:
+        return True
+    return None
+
+
+_SENTINEL = re.compile(r"=<object object[^>]*>")
+
+
+def _plain_signature(app, what, name, obj, options, signature, return_annotation):
+    # Learner(net, data=_MISSING, ...): a required-one-of-two argument, not a default to show.
+    if signature and "<object object" in signature:
+        signature = _SENTINEL.sub("", signature)
+    return signature, return_annotation
+
+
+def setup(app):
+    app.connect("autodoc-skip-member", _skip_internal)
+    app.connect("autodoc-process-signature", _plain_signature)
 suppress_warnings = ["config.cache"]

@@ -238,7 +238,9 @@ class LRFinder:
         suggest : str, default "auto"
             The suggestion rule behind ``result.lr`` (see :mod:`gluon_lr.suggest`).
         progress : bool, optional
-            Show a tqdm bar; default: only when stderr is a terminal.
+            Show a ``tqdm.auto`` bar (a widget in Jupyter); default: when stderr is a terminal
+            or in a Jupyter notebook, never in logs and pipes. When the run stops early the bar
+            ends where it stopped and says why.
         val_data : data, optional
             Held-out data in any form ``Learner`` accepts. When given, the loss recorded for
             each step is the mean loss on ``val_batches`` of its batches (forward only), not

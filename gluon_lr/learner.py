@@ -330,8 +330,38 @@ class Learner:
                 val_batches: int = 4, accumulate: int = 1):
         """Run a learning-rate range test and return its :class:`LRFinderResult`.
 
-        The net and trainer are restored afterwards, whatever happens. See
-        :meth:`gluon_lr.LRFinder.run` for the parameters.
+        The net and trainer are restored afterwards, whatever happens (the same as
+        ``LRFinder(learner).run(...)``).
+
+        Parameters
+        ----------
+        start_lr, end_lr : float
+            First and last learning rate (``0 < start_lr < end_lr``).
+        num_iter : int, default 100
+            Number of steps; always a hard cap on the run.
+        step_mode : {"exp", "linear"}
+            Exponential (log-spaced) or linear increase of the learning rate.
+        smoothing : float, default 0.98
+            Weight of the exponential moving average used for the smoothed curve and, when
+            ``stopping`` is None, for the stopping rule.
+        stopping : callable, optional
+            ``stopping(iteration, loss) -> bool``; default
+            ``LRFinderStoppingCriteria(smoothing=smoothing)``.
+        suggest : str, default "auto"
+            The suggestion rule behind ``result.lr`` (see :mod:`gluon_lr.suggest`).
+        progress : bool, optional
+            Show a progress bar; default: in a terminal or a Jupyter notebook, not in logs.
+        val_data : data, optional
+            Held-out data in any form ``Learner`` accepts: record the mean loss on
+            ``val_batches`` of its batches after each step instead of the training loss.
+        val_batches : int, default 4
+            Held-out batches evaluated after each step.
+        accumulate : int, default 1
+            Batches whose gradients are accumulated into each optimizer step.
+
+        Returns
+        -------
+        LRFinderResult
         """
         return LRFinder(self).run(start_lr=start_lr, end_lr=end_lr, num_iter=num_iter,
                                   step_mode=step_mode, smoothing=smoothing, stopping=stopping,
