@@ -19,6 +19,7 @@ fixed before any run; nothing here is tuned (every optimizer runs on its publish
 so the halves are reported side by side as two independent samples.
 
     OMP_NUM_THREADS=1 python benchmarks/lr_free.py [--seeds 3] [--tasks NAME ...]
+    OMP_NUM_THREADS=1 python benchmarks/lr_free.py --speed   # ms per training step
 """
 import argparse
 import json
@@ -213,6 +214,30 @@ def report(results, seeds):
         print("| {} | {} |".format(m, " | ".join(cells)))
 
 
+def speed(rounds=5, steps=60):
+    """Median ms per training step (forward, backward, update) of each optimizer, alternating."""
+    X, y = mnist5k()
+    X, y = nd.array(X[:64 * steps]), nd.array(y[:64 * steps])
+    loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
+    cases = [("sgd", {"learning_rate": 0.05, "momentum": 0.9}), ("adam", {}), ("prodigy", {}),
+             ("dadaptsgd", {"momentum": 0.9}), ("dadaptadam", {})]
+    for label, make in (("LeNet", lambda: lenet(10)), ("MLP128", lambda: mlp(128, 10))):
+        times = {name: [] for name, _ in cases}
+        for r in range(rounds):
+            for name, params in cases:
+                net = seeded_net(make, r, X[:2])
+                trainer = gluon.Trainer(net.collect_params(), name, dict(params))
+                train_epochs(net, trainer, loss_fn, X[:64 * 5], y[:64 * 5], 1, 64, r)  # warm-up
+                nd.waitall()
+                t0 = time.perf_counter()
+                train_epochs(net, trainer, loss_fn, X, y, 1, 64, r)
+                nd.waitall()
+                times[name].append(1000 * (time.perf_counter() - t0) / steps)
+        print("{} (batch 64, {} steps, median of {} rounds): ".format(label, steps, rounds)
+              + ", ".join("{} {:.2f} ms".format(n, statistics.median(t))
+                          for n, t in times.items()))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=3)
@@ -220,7 +245,11 @@ def main():
                         metavar="TASK")
     parser.add_argument("--cache", default=os.path.join(HERE, "..", ".benchmarks",
                                                        "lr_free.json"))
+    parser.add_argument("--speed", action="store_true", help="only time a training step")
     args = parser.parse_args()
+    if args.speed:
+        speed()
+        return
     cache = {}
     if os.path.exists(args.cache):
         with open(args.cache) as f:

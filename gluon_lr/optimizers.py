@@ -393,10 +393,14 @@ class Prodigy(LRFreeOptimizer):
             if wd != 0 and not self.decouple:
                 grad = grad + wd * weight
             dot = nd.sum(grad * (p0 - weight))
+            # in place: the same float32 operations as the reference, fewer passes
             if beta1 > 0:
-                exp_avg[:] = exp_avg * beta1 + grad * (d * (1 - beta1))
-            exp_avg_sq[:] = exp_avg_sq * beta2 + grad * grad * (d * d * (1 - beta2))
-            s[:] = s * beta3 + grad * scale
+                exp_avg *= beta1
+                exp_avg += grad * (d * (1 - beta1))
+            exp_avg_sq *= beta2
+            exp_avg_sq += grad * grad * (d * d * (1 - beta2))
+            s *= beta3
+            s += grad * scale
             sums.append(nd.concat(dot.reshape((1,)), nd.sum(nd.abs(s)).reshape((1,)), dim=0))
         dots, abs_s = self._sum(sums)
         # the reference multiplies each parameter's dot by (d / d0) * dlr before adding
@@ -423,13 +427,13 @@ class Prodigy(LRFreeOptimizer):
             wd = _wd(self, index)
             denom = nd.sqrt(exp_avg_sq) + d * self.epsilon
             if wd != 0 and self.decouple:
-                weight[:] = weight + weight * (-wd * dlr)
+                weight += weight * (-wd * dlr)
             if self.beta1 > 0:
-                weight[:] = weight + (exp_avg / denom) * (-dlr)
+                weight += (exp_avg / denom) * (-dlr)
             else:
                 if wd != 0 and not self.decouple:
                     grad = grad + wd * weight
-                weight[:] = weight + (grad / denom) * (-dlr * d)
+                weight += (grad / denom) * (-dlr * d)
 
 
 @mx.optimizer.register
@@ -483,7 +487,7 @@ class DAdaptSGD(LRFreeOptimizer):
             if wd != 0:
                 grad = grad + wd * weight
             dot = nd.sum(grad * s)
-            s[:] = s + grad * dlr
+            s += grad * dlr
             sums.append(nd.concat(dot.reshape((1,)), nd.sum(s * s).reshape((1,)), dim=0))
         dots, sk_sq = self._sum(sums)
         return dlr * dots, sk_sq
@@ -503,7 +507,8 @@ class DAdaptSGD(LRFreeOptimizer):
         ck = 1 - self.momentum
         for _, weight, _, (s, x0) in items:
             z = x0 - s
-            weight[:] = weight * (1 - ck) + z * ck
+            weight *= 1 - ck
+            weight += z * ck
 
 
 @mx.optimizer.register
@@ -564,9 +569,12 @@ class DAdaptAdam(LRFreeOptimizer):
                 grad = grad + wd * weight
             denom = nd.sqrt(exp_avg_sq) + self.epsilon
             dot = nd.sum(grad * (s / denom))
-            exp_avg[:] = exp_avg * beta1 + grad * (dlr * (1 - beta1))
-            exp_avg_sq[:] = exp_avg_sq * beta2 + grad * grad * (1 - beta2)
-            s[:] = s * sqrt_beta2 + grad * (dlr * (1 - sqrt_beta2))
+            exp_avg *= beta1
+            exp_avg += grad * (dlr * (1 - beta1))
+            exp_avg_sq *= beta2
+            exp_avg_sq += grad * grad * (1 - beta2)
+            s *= sqrt_beta2
+            s += grad * (dlr * (1 - sqrt_beta2))
             sums.append(nd.concat(dot.reshape((1,)), nd.sum(nd.abs(s)).reshape((1,)), dim=0))
         dots, sk_l1 = self._sum(sums)
         return dlr * dots, sk_l1
@@ -590,8 +598,8 @@ class DAdaptAdam(LRFreeOptimizer):
             wd = _wd(self, index)
             denom = nd.sqrt(exp_avg_sq) + self.epsilon
             if wd != 0 and self.decouple:
-                weight[:] = weight + weight * (-wd * dlr)
-            weight[:] = weight - exp_avg / denom
+                weight += weight * (-wd * dlr)
+            weight -= exp_avg / denom
 
 
 def lr_free_message(optimizer) -> Optional[str]:

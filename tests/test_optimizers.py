@@ -591,3 +591,28 @@ def test_lr_free_message_is_none_for_ordinary_optimizers():
     assert lrfree.lr_free_message(mx.optimizer.Adam()) is None
     assert lrfree.lr_free_message("no-such-optimizer") is None
     assert "Prodigy is learning-rate-free" in lrfree.lr_free_message(lrfree.Prodigy())
+
+
+def test_states_saved_on_one_device_resume_on_two(tmp_path):
+    # A new device joins as a follower of the restored step count: d still advances once per
+    # step, and both copies stay identical.
+    ctxs = [mx.cpu(0), mx.cpu(1)]
+    one, X, y = _net_and_data()
+    t1 = gluon.Trainer(one.collect_params(), "prodigy")
+    _train(one, t1, X, y, 4)
+    one.save_parameters(str(tmp_path / "p"))
+    t1.save_states(str(tmp_path / "s"))
+    _train(one, t1, X, y, 4, start=4)
+
+    two, _, _ = _net_and_data(ctx=ctxs)
+    two(X[:2].as_in_context(ctxs[0]))
+    two.load_parameters(str(tmp_path / "p"), ctx=ctxs)
+    t2 = gluon.Trainer(two.collect_params(), "prodigy", update_on_kvstore=False)
+    t2.load_states(str(tmp_path / "s"))
+    _train(two, t2, X, y, 4, ctxs=ctxs, start=4)
+    assert t2.optimizer.k == t1.optimizer.k == 8
+    assert t2.optimizer.d == pytest.approx(t1.optimizer.d, rel=1e-4)
+    for a, b in zip(_weights(two, ctxs[0]), _weights(two, ctxs[1])):
+        np.testing.assert_array_equal(a, b)
+    for a, b in zip(_weights(one), _weights(two, ctxs[0])):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
