@@ -26,10 +26,11 @@ once per step and every device's weights match. A kvstore that updates on the st
 parameter at a time; that is refused with a :class:`ValueError` when the trainer first
 configures its kvstore.
 
-All global state (``d`` and its running sums, the step counter) is kept in plain attributes of
-the optimizer object, so pickling, ``Trainer.save_states``/``load_states`` and gluon_lr's own
-snapshot (which copies the optimizer's ``__dict__``) carry it. :meth:`LRFreeOptimizer.state_dict`
-returns a copy of exactly that state.
+All global state (``d`` and its running sums, the step counter, which device computed which
+step) is kept in attributes of the optimizer object holding numbers, tuples and dicts that are
+rebound on every step, never changed in place. So pickling, ``Trainer.save_states``/
+``load_states`` and any snapshot that copies the optimizer's ``__dict__`` (gluon_lr's does)
+carry it; :meth:`LRFreeOptimizer.state_dict` returns a copy of exactly that state.
 
 Deviations from the references, all at corner cases: a learning rate of exactly 0 (the last
 step of cosine-to-zero) keeps ``d`` and decays the running numerator instead of failing (Prodigy's
@@ -231,7 +232,9 @@ class LRFreeOptimizer(mx.optimizer.Optimizer):
                 "update_on_kvstore=False does that; ignore_stale_grad that skips every "
                 "parameter seen in the previous step does not)".format(
                     type(self).__name__, sorted(new)[:5], sorted(seen)[:5], device))
-        self._device_seen[device] = new
+        # Global state is rebound, never mutated in place, so that a shallow copy of the
+        # optimizer's __dict__ is already a snapshot of it.
+        self._device_seen = dict(self._device_seen, **{device: new})
         if last is None:
             lead = self._record is None
         elif last == self._steps:
@@ -244,7 +247,7 @@ class LRFreeOptimizer(mx.optimizer.Optimizer):
                                    type(self).__name__, device, last, self._steps))
         if lead:
             self._steps += 1
-        self._device_step[device] = self._steps
+        self._device_step = dict(self._device_step, **{device: self._steps})
         return lead
 
     def _lr_mult(self, index) -> float:

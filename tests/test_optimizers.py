@@ -616,3 +616,38 @@ def test_states_saved_on_one_device_resume_on_two(tmp_path):
         np.testing.assert_array_equal(a, b)
     for a, b in zip(_weights(one), _weights(two, ctxs[0])):
         np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+
+
+def test_global_state_is_rebound_not_mutated_so_a_shallow_dict_copy_is_a_snapshot():
+    net, X, y = _net_and_data()
+    trainer = gluon.Trainer(net.collect_params(), "prodigy")
+    _train(net, trainer, X, y, 3)
+    opt = trainer.optimizer
+    shallow = dict(opt.__dict__)
+    before = opt.state_dict()
+    _train(net, trainer, X, y, 3, start=3)
+    assert opt.state_dict() != before
+    opt.__dict__.clear()
+    opt.__dict__.update(shallow)
+    after = opt.state_dict()
+    # MXNet's own per-index counters are changed in place; everything of ours comes back
+    for key in before:
+        if key not in ("_all_index_update_counts", "_index_update_count"):
+            assert after[key] == before[key], key
+
+
+def test_rescale_and_clip_apply_before_the_update():
+    def run(grad, **kw):
+        opt = mx.optimizer.create("prodigy", d0=1e-3, **kw)
+        w = nd.array([1.0, -1.0, 0.5])
+        upd = mx.optimizer.get_updater(opt)
+        for _ in range(3):
+            upd([0], [nd.array(grad)], [w])
+        return w.asnumpy(), opt.d
+    w1, d1 = run([0.5, -0.25, 1.0])
+    w2, d2 = run([1.0, -0.5, 2.0], rescale_grad=0.5)
+    np.testing.assert_allclose(w1, w2, rtol=1e-6)
+    assert d1 == pytest.approx(d2, rel=1e-6)
+    w3, _ = run([0.5, -0.25, 0.3])
+    w4, _ = run([0.5, -0.25, 5.0], clip_gradient=0.3)
+    np.testing.assert_allclose(w3, w4, rtol=1e-6)
