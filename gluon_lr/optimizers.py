@@ -278,10 +278,12 @@ class LRFreeOptimizer(mx.optimizer.Optimizer):
             setattr(self, key, value)
 
     @staticmethod
-    def _sum(scalars: List) -> List[float]:
-        """Per-parameter float32 sums, read once and added in float64 (as ``.item()`` does)."""
-        values = nd.stack(*scalars).asnumpy().astype(np.float64) if len(scalars) > 1 \
-            else scalars[0].asnumpy().astype(np.float64).reshape(1, -1)
+    def _sum(scalars: List, columns: int = 1) -> List[float]:
+        """Per-parameter float32 sums, read at once and added in float64 (as ``.item()`` does).
+
+        ``scalars`` holds ``columns`` shape-(1,) sums per parameter, parameter by parameter.
+        """
+        values = nd.concat(*scalars, dim=0).asnumpy().astype(np.float64).reshape(-1, columns)
         return [sum(float(v) for v in column) for column in values.T]
 
     # ---- subclasses -----------------------------------------------------------------------
@@ -404,8 +406,8 @@ class Prodigy(LRFreeOptimizer):
             exp_avg_sq += grad * grad * (d * d * (1 - beta2))
             s *= beta3
             s += grad * scale
-            sums.append(nd.concat(dot.reshape((1,)), nd.sum(nd.abs(s)).reshape((1,)), dim=0))
-        dots, abs_s = self._sum(sums)
+            sums += [dot, nd.sum(nd.abs(s))]
+        dots, abs_s = self._sum(sums, 2)
         # the reference multiplies each parameter's dot by (d / d0) * dlr before adding
         return (d / self.d0) * dlr * dots, abs_s
 
@@ -476,7 +478,7 @@ class DAdaptSGD(LRFreeOptimizer):
     def _begin(self, items, lr):
         g0_norm = self.g0_norm
         if self.k == 0:
-            g_sq = self._sum([nd.sum(g * g).reshape((1,)) for _, _, g, _ in items])[0]
+            g_sq = self._sum([nd.sum(g * g) for _, _, g, _ in items])[0]
             g0_norm = math.sqrt(g_sq)
             if g0_norm == 0:
                 return None
@@ -491,8 +493,8 @@ class DAdaptSGD(LRFreeOptimizer):
                 grad = grad + wd * weight
             dot = nd.sum(grad * s)
             s += grad * dlr
-            sums.append(nd.concat(dot.reshape((1,)), nd.sum(s * s).reshape((1,)), dim=0))
-        dots, sk_sq = self._sum(sums)
+            sums += [dot, nd.sum(s * s)]
+        dots, sk_sq = self._sum(sums, 2)
         return dlr * dots, sk_sq
 
     def _finish(self, before, sums):
@@ -578,8 +580,8 @@ class DAdaptAdam(LRFreeOptimizer):
             exp_avg_sq += grad * grad * (1 - beta2)
             s *= sqrt_beta2
             s += grad * (dlr * (1 - sqrt_beta2))
-            sums.append(nd.concat(dot.reshape((1,)), nd.sum(nd.abs(s)).reshape((1,)), dim=0))
-        dots, sk_l1 = self._sum(sums)
+            sums += [dot, nd.sum(nd.abs(s))]
+        dots, sk_l1 = self._sum(sums, 2)
         return dlr * dots, sk_l1
 
     def _finish(self, before, sums):
