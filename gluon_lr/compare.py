@@ -240,7 +240,8 @@ def compare_schedules(learner, result, candidates: Sequence[str] = DEFAULT_CANDI
 
 def _validation_set(learner, val_data, cap: Optional[int]):
     """All batches of one pass over ``(X, y)`` arrays, else ``cap`` (16) batches; a list."""
-    if isinstance(val_data, (tuple, list)) and len(val_data) == 2:
+    if isinstance(val_data, (tuple, list)) and len(val_data) == 2 and not isinstance(
+            val_data[0], (tuple, list)):  # one input array (several go through the Learner)
         X, y = val_data
         X, y = nd.array(X) if not isinstance(X, nd.NDArray) else X, \
             nd.array(y) if not isinstance(y, nd.NDArray) else y

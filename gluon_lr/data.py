@@ -2,7 +2,9 @@
 
 :class:`ContinuousBatchSampler` is the public piece (it is useful with any ``DataLoader``);
 :func:`make_batches` turns a Dataset, DataLoader, ``(X, y)`` arrays or an ``mx.io.DataIter`` into
-an endless iterator of ``(data, label)`` NDArray pairs, with a ``close()`` for clean-up.
+an endless iterator of batches, with a ``close()`` for clean-up. Batches are passed on as the
+data gives them; what a batch means (``(data, label)``, or ``batch_fn``) is
+:class:`gluon_lr.TrainingStep`'s business.
 """
 from __future__ import annotations
 
@@ -88,9 +90,9 @@ class ContinuousBatchSampler(gluon.data.Sampler):
 
 
 class BatchStream:
-    """An endless iterator of ``(data, label)`` pairs with a ``close()`` hook."""
+    """An endless iterator of batches with a ``close()`` hook."""
 
-    def __init__(self, iterator: Iterator[Tuple[nd.NDArray, nd.NDArray]], batch_size: int,
+    def __init__(self, iterator: Iterator, batch_size: Optional[int],
                  close=None):
         self._iterator = iterator
         self.batch_size = batch_size
@@ -126,16 +128,60 @@ def _as_ndarray(a, name: str) -> nd.NDArray:
     return arr
 
 
-def _array_batches(X, y, batch_size: int) -> BatchStream:
-    X = _as_ndarray(X, "X")
-    y = _as_ndarray(y, "y")
-    if X.ndim == 0 or y.ndim == 0:
-        raise ValueError("X and y must have a sample axis; got shapes {} and {}".format(
-            X.shape, y.shape))
-    n = X.shape[0]
-    if y.shape[0] != n:
-        raise ValueError("X and y have different lengths: len(X)={}, len(y)={}".format(
-            n, y.shape[0]))
+def _is_group(obj) -> bool:
+    """A tuple/list of arrays (several inputs or labels), not a list of per-sample rows."""
+    return isinstance(obj, (tuple, list)) and len(obj) > 0 and all(
+        isinstance(a, (np.ndarray, nd.NDArray)) and a.ndim >= 1 for a in obj)
+
+
+def _length(a) -> Optional[int]:
+    try:
+        return len(a)
+    except TypeError:
+        return None
+
+
+def _xy_fields(X, y):
+    """``((X, y) fields, pack)``: the arrays to batch and how to rebuild a batch from them.
+
+    ``X`` (or ``y``) may be a tuple/list of arrays of equal length: several inputs (labels).
+    """
+    def samples(group):
+        lengths = {a.shape[0] for a in group}
+        return lengths.pop() if len(lengths) == 1 else None
+
+    y_many = _is_group(y) and samples(y) is not None and samples(y) != len(y)
+    n_y = samples(y) if y_many else _length(y)
+    x_many = _is_group(X) and n_y is not None and len(X) != n_y and X[0].shape[0] == n_y
+    if x_many:
+        k = len(X)
+        xs = [_as_ndarray(a, "X[{}]".format(i)) for i, a in enumerate(X)]
+    else:
+        k = 1
+        xs = [_as_ndarray(X, "X")]
+    ys = [_as_ndarray(a, "y[{}]".format(i)) for i, a in enumerate(y)] if y_many \
+        else [_as_ndarray(y, "y")]
+
+    def pack(arrays):
+        inputs = tuple(arrays[:k]) if x_many else arrays[0]
+        label = tuple(arrays[k:]) if y_many else arrays[k]
+        return inputs, label
+
+    names = (["X[{}]".format(i) for i in range(len(xs))] if x_many else ["X"]) + \
+        (["y[{}]".format(i) for i in range(len(ys))] if y_many else ["y"])
+    return xs + ys, names, pack
+
+
+def _array_batches(fields, names, batch_size: int, pack=tuple) -> BatchStream:
+    """Batches of in-memory arrays (all of one length) taken by index; ``pack`` shapes them."""
+    if any(a.ndim == 0 for a in fields):
+        raise ValueError("X and y must have a sample axis; got shapes {}".format(
+            " and ".join(str(a.shape) for a in fields)))
+    n = fields[0].shape[0]
+    for a, name in zip(fields[1:], names[1:]):
+        if a.shape[0] != n:
+            raise ValueError("X and y have different lengths: len({})={}, len({})={}".format(
+                names[0], n, name, a.shape[0]))
     if n == 0:
         raise ValueError("data is empty: X has 0 samples")
     if batch_size > n:
@@ -152,7 +198,7 @@ def _array_batches(X, y, batch_size: int) -> BatchStream:
             perm = nd.array(order, dtype="int64", ctx=mx.cpu())
             for k in range(n // batch_size):
                 idx = perm[k * batch_size:(k + 1) * batch_size]
-                yield nd.take(X, idx), nd.take(y, idx)
+                yield pack([nd.take(a, idx) for a in fields])
 
     return BatchStream(gen(), batch_size)
 
@@ -164,22 +210,15 @@ def _dataset_batches(dataset, batch_size: int) -> BatchStream:
     if batch_size > n:
         raise ValueError("batch_size={} is larger than the data ({} samples)".format(
             batch_size, n))
-    if isinstance(dataset, gluon.data.ArrayDataset) and len(dataset._data) == 2:
+    if isinstance(dataset, gluon.data.ArrayDataset) and all(
+            isinstance(a, (np.ndarray, nd.NDArray)) for a in dataset._data):
         # In-memory arrays: batch by index instead of sample by sample.
-        X, y = dataset._data
-        if all(isinstance(a, (np.ndarray, nd.NDArray)) for a in (X, y)):
-            return _array_batches(X, y, batch_size)
+        fields = [_as_ndarray(a, "field {}".format(i)) for i, a in enumerate(dataset._data)]
+        names = ["field {}".format(i) for i in range(len(fields))]
+        return _array_batches(fields, names, batch_size)
     sampler = ContinuousBatchSampler(gluon.data.RandomSampler(n), batch_size)
     loader = gluon.data.DataLoader(dataset, batch_sampler=sampler)
     return _loader_batches(loader, batch_size, where="the Dataset")
-
-
-def _split_batch(batch, where: str):
-    if isinstance(batch, (list, tuple)) and len(batch) == 2:
-        return batch[0], batch[1]
-    raise TypeError("{} must yield (data, label) pairs, got {}".format(
-        where, type(batch).__name__ if not isinstance(batch, (list, tuple))
-        else "a sequence of {}".format(len(batch))))
 
 
 def _loader_batches(loader, batch_size: Optional[int], where: str = "the DataLoader"
@@ -192,7 +231,7 @@ def _loader_batches(loader, batch_size: Optional[int], where: str = "the DataLoa
             produced = False
             for batch in loader:
                 produced = True
-                yield _split_batch(batch, where)
+                yield batch
             if not produced:
                 raise ValueError("data is empty: {} produced no batch".format(where))
 
@@ -207,10 +246,12 @@ def _dataiter_batches(data_iter) -> BatchStream:
                 produced = True
                 if not batch.data or not batch.label:
                     raise TypeError("the DataIter must provide both data and label")
-                data, label = batch.data[0], batch.label[0]
+                data, label = list(batch.data), list(batch.label)
                 if batch.pad:
-                    data, label = data[:data.shape[0] - batch.pad], label[:label.shape[0] - batch.pad]
-                yield data, label
+                    data = [a[:a.shape[0] - batch.pad] for a in data]
+                    label = [a[:a.shape[0] - batch.pad] for a in label]
+                yield (data[0] if len(data) == 1 else tuple(data),
+                       label[0] if len(label) == 1 else tuple(label))
             if not produced:
                 raise ValueError("data is empty: the DataIter produced no batch")
             data_iter.reset()
@@ -220,13 +261,16 @@ def _dataiter_batches(data_iter) -> BatchStream:
 
 
 def make_batches(data, batch_size: Optional[int] = None) -> BatchStream:
-    """An endless stream of ``(data, label)`` NDArray batches from ``data``.
+    """An endless stream of batches from ``data``.
 
     Parameters
     ----------
     data : Dataset, DataLoader, (X, y) or mx.io.DataIter
         ``X`` and ``y`` may be numpy arrays or NDArrays; they are batched by index (``nd.take``),
-        never sample by sample.
+        never sample by sample, as is an ``ArrayDataset`` of arrays. ``X`` may be a tuple of
+        arrays (a net with several inputs): batches are then ``((x1, x2, ...), y)``. A
+        DataLoader's batches are passed on as they come; a DataIter gives ``(data, label)``
+        (tuples when it has several).
     batch_size : int, optional
         Samples per batch for a Dataset or ``(X, y)`` (default 64). A DataLoader or DataIter
         brings its own, so passing one there is an error.
@@ -259,12 +303,10 @@ def make_batches(data, batch_size: Optional[int] = None) -> BatchStream:
         return _dataset_batches(data, bs if batch_size is not None else min(bs, len(data) or 1))
     if isinstance(data, (tuple, list)) and len(data) == 2:
         X, y = data
-        if batch_size is None:
-            try:
-                bs = min(bs, len(X)) or 1
-            except TypeError:
-                pass
-        return _array_batches(X, y, bs)
+        fields, names, pack = _xy_fields(X, y)
+        if batch_size is None and fields[0].ndim:
+            bs = min(bs, fields[0].shape[0]) or 1
+        return _array_batches(fields, names, bs, pack)
     raise TypeError(
         "data must be a gluon Dataset, a DataLoader, an (X, y) pair of arrays or an "
         "mx.io.DataIter, got {}".format(type(data).__name__))

@@ -194,6 +194,22 @@ class Sweep:
                               smoothing=self.smoothing, suggest=self.suggest, **meta)
 
 
+def _from_learner(learner, start_lr, num_iter, accumulate: int):
+    """``start_lr=None``: the optimizer's current rate; ``num_iter=None``: one pass."""
+    if start_lr is None:
+        start_lr = learner.trainer.learning_rate
+    if num_iter is None:
+        spe = learner.steps_per_epoch
+        if spe is None:
+            raise ValueError("num_iter=None means one pass over the data, but this data does "
+                             "not tell its length; give num_iter")
+        num_iter = spe // accumulate
+        if num_iter < 2:
+            raise ValueError("num_iter=None: one pass over the data is only {} step(s) of {} "
+                             "batch(es); give num_iter >= 2".format(num_iter, accumulate))
+    return start_lr, num_iter
+
+
 class LRFinder:
     """Runs learning-rate range tests on a :class:`~gluon_lr.Learner`.
 
@@ -214,7 +230,8 @@ class LRFinder:
                 type(learner).__name__))
         self.learner = learner
 
-    def run(self, start_lr: float = 1e-7, end_lr: float = 10.0, num_iter: int = 100,
+    def run(self, start_lr: Optional[float] = 1e-7, end_lr: float = 10.0,
+            num_iter: Optional[int] = 100,
             step_mode: str = "exp", smoothing: float = 0.98,
             stopping: Optional[Callable[[int, float], bool]] = None, suggest: str = "auto",
             progress: Optional[bool] = None, val_data=None, val_batches: int = 4,
@@ -224,9 +241,11 @@ class LRFinder:
         Parameters
         ----------
         start_lr, end_lr : float
-            First and last learning rate (``0 < start_lr < end_lr``).
-        num_iter : int, default 100
-            Number of steps; always a hard cap on the run.
+            First and last learning rate (``0 < start_lr < end_lr``). ``start_lr=None``
+            starts from the optimizer's current rate (``trainer.learning_rate``).
+        num_iter : int or None, default 100
+            Number of steps; always a hard cap on the run. ``None``: one pass over the data
+            (``steps_per_epoch // accumulate`` steps; the data's length must be known).
         step_mode : {"exp", "linear"}
             Exponential (log-spaced) or linear increase of the learning rate.
         smoothing : float, default 0.98
@@ -255,10 +274,11 @@ class LRFinder:
         -------
         LRFinderResult
         """
-        sweep = Sweep(start_lr, end_lr, num_iter, step_mode, smoothing, stopping, suggest,
-                      progress)
         accumulate = _positive_int("accumulate", accumulate)
         learner = self.learner
+        start_lr, num_iter = _from_learner(learner, start_lr, num_iter, accumulate)
+        sweep = Sweep(start_lr, end_lr, num_iter, step_mode, smoothing, stopping, suggest,
+                      progress)
         if val_data is not None:
             val_batches = _positive_int("val_batches", val_batches)
         rng = RandomState()

@@ -85,10 +85,12 @@ class Learner:
         initialised one keeps its weights. Deferred shapes and hybridized nets are fine.
     data : Dataset, DataLoader, (X, y) or mx.io.DataIter
         Training data; ``data_loader=`` is accepted as another name for it. It is drawn from
-        endlessly (a new pass starts when one ends).
+        endlessly (a new pass starts when one ends). ``((X1, X2), y)`` feeds a net with two
+        inputs as ``net(x1, x2)``; any other batch layout needs ``batch_fn``.
     loss : callable, optional
         ``loss(output, label)`` returning per-sample losses; default
-        ``gluon.loss.SoftmaxCrossEntropyLoss()``.
+        ``gluon.loss.SoftmaxCrossEntropyLoss()``. ``output`` is whatever the net returns (a
+        tuple for a net with several outputs) and ``label`` whatever the batch holds.
     optimizer : str or mx.optimizer.Optimizer, default "sgd"
         Used only when ``trainer`` is not given.
     optimizer_params : dict, optional
@@ -106,6 +108,12 @@ class Learner:
         kvstore (``"dist_sync"``, ...) the trainer is built with ``update_on_kvstore=False``
         and every worker's loss is averaged through the kvstore, so all workers record the
         same curve, stop at the same step and get the same suggestion.
+    batch_fn : callable, optional
+        ``batch_fn(batch) -> (inputs, label)`` for batches that are not ``(data, label)``:
+        extra fields, several inputs, token lists to pad. ``inputs`` is an NDArray or a
+        tuple/list of NDArrays (fed as ``net(*inputs)``); axis 0 is the batch. With several
+        contexts every input and the label are split across them. Without it, a batch that is
+        not a ``(data, label)`` pair raises a ``TypeError`` that names ``batch_fn``.
 
     Examples
     --------
@@ -122,7 +130,7 @@ class Learner:
     def __init__(self, net, data=_MISSING, loss=None, optimizer="sgd",
                  optimizer_params: Optional[dict] = None, ctx: ContextLike = None,
                  batch_size: Optional[int] = None, trainer=None, kvstore="device",
-                 data_loader=_MISSING):
+                 data_loader=_MISSING, batch_fn=None):
         if data is _MISSING and data_loader is _MISSING:
             raise TypeError("Learner needs training data: pass data= (or data_loader=)")
         if data is not _MISSING and data_loader is not _MISSING:
@@ -143,7 +151,10 @@ class Learner:
             if optimizer != "sgd" or optimizer_params:
                 raise ValueError("optimizer/optimizer_params cannot be combined with trainer=: "
                                  "the trainer already has its optimizer")
-        self.step = TrainingStep(net, loss, trainer, [])
+        if batch_fn is not None and not callable(batch_fn):
+            raise TypeError("batch_fn must be callable as batch_fn(batch) -> (inputs, label), "
+                            "got {!r}".format(batch_fn))
+        self.step = TrainingStep(net, loss, trainer, [], batch_fn=batch_fn)
         self.net = net
         self.data = data
         self.loss = loss
@@ -214,6 +225,7 @@ class Learner:
     loss = _on_step("loss", "``loss(output, label)``, returning per-sample losses.")
     trainer = _on_step("trainer", "The ``gluon.Trainer`` that applies the gradients.")
     ctx = _on_step("ctx", "The list of contexts batches are split across.")
+    batch_fn = _on_step("batch_fn", "``batch_fn(batch) -> (inputs, label)``, or None.")
 
     # ---- what the finder uses --------------------------------------------------------------
     @property
@@ -228,7 +240,7 @@ class Learner:
             if isinstance(data, gluon.data.DataLoader):
                 return len(data)
             if isinstance(data, (tuple, list)):
-                n = len(data[0])
+                n = len(data[1])  # y: also right for ((X1, X2), y)
             elif isinstance(data, gluon.data.Dataset):
                 n = len(data)
             else:
@@ -239,7 +251,7 @@ class Learner:
         return max(1, n // bs)
 
     def batches(self) -> BatchStream:
-        """A fresh endless stream of ``(data, label)`` batches."""
+        """A fresh endless stream of batches (``(data, label)`` pairs unless ``batch_fn``)."""
         return make_batches(self.data, self.batch_size)
 
     def materialize(self, *batch) -> None:
@@ -269,11 +281,7 @@ class Learner:
         """
         self.trainer.optimizer.lr_scheduler = None  # the sweep owns the learning rate
         if accumulate > 1:
-            for p in self.params:
-                if p.grad_req == "write":
-                    p.grad_req = "add"
-                if p.grad_req != "null":
-                    p.zero_grad()
+            self.step.start_accumulating()
         kv = getattr(self.trainer, "_kvstore", None)
         self._kv = kv if kv is not None and _is_dist(kv) else None
         if self._kv is not None and self._loss_keys is None:
@@ -324,7 +332,8 @@ class Learner:
         """
         return self.step.train(_one(batch))
 
-    def find_lr(self, start_lr: float = 1e-7, end_lr: float = 10.0, num_iter: int = 100,
+    def find_lr(self, start_lr: Optional[float] = 1e-7, end_lr: float = 10.0,
+                num_iter: Optional[int] = 100,
                 step_mode: str = "exp", smoothing: float = 0.98, stopping=None,
                 suggest: str = "auto", progress: Optional[bool] = None, val_data=None,
                 val_batches: int = 4, accumulate: int = 1):
@@ -336,9 +345,11 @@ class Learner:
         Parameters
         ----------
         start_lr, end_lr : float
-            First and last learning rate (``0 < start_lr < end_lr``).
-        num_iter : int, default 100
-            Number of steps; always a hard cap on the run.
+            First and last learning rate (``0 < start_lr < end_lr``). ``start_lr=None``
+            starts from the optimizer's current rate (``trainer.learning_rate``).
+        num_iter : int or None, default 100
+            Number of steps; always a hard cap on the run. ``None``: one pass over the data
+            (``steps_per_epoch // accumulate`` steps; the data's length must be known).
         step_mode : {"exp", "linear"}
             Exponential (log-spaced) or linear increase of the learning rate.
         smoothing : float, default 0.98

@@ -17,6 +17,7 @@ from typing import Dict, List, Optional
 import numpy as np
 
 from ._mx import mx
+from .step import set_grad_req
 
 
 def _trainer_updaters(trainer) -> List:
@@ -71,6 +72,10 @@ class TrainingState:
         self._optimizer = trainer._optimizer
         self._lr_scheduler = self._optimizer.lr_scheduler
         self._lr = self._optimizer.lr
+        # mx.contrib.amp's dynamic loss scaler: its scale changes as steps overflow or not.
+        scaler = getattr(trainer, "_amp_loss_scaler", None)
+        self._amp = (scaler, dict(scaler.__dict__), trainer._scale) if scaler is not None \
+            else None
         self._tmpdir: Optional[str] = tempfile.mkdtemp(prefix="gluon_lr_")
         self._states_file = os.path.join(self._tmpdir, "trainer.states")
         # save_states first: it initialises the kvstore and broadcasts the parameters, so on
@@ -98,8 +103,8 @@ class TrainingState:
             raise RuntimeError("this state was discarded and cannot be restored")
         mx.nd.waitall()  # finish pending steps before overwriting their outputs
         for p in self._params:
-            if p.grad_req != self._grad_req[p.name]:
-                p.grad_req = self._grad_req[p.name]
+            # keeping the gradient arrays: a training loop may hold on to p.grad()
+            set_grad_req(p, self._grad_req[p.name])
             # set_data keeps a kvstore's own copy in step with the devices' copies.
             p.set_data(self._data[p.name][0])
         self._trainer.load_states(self._states_file)
@@ -113,6 +118,10 @@ class TrainingState:
                                 self._grad.get(p.name, [])):
                 saved.copyto(g)
         self._rebind_optimizer()
+        if self._amp is not None:
+            scaler, saved, scale = self._amp
+            scaler.__dict__.update(saved)
+            self._trainer._scale = scale
         mx.nd.waitall()
 
     def _rebind_optimizer(self) -> None:

@@ -131,8 +131,23 @@ def test_empty_loader_is_reported_when_drawn():
         next(make_batches(loader))
 
 
-def test_dataset_of_triples_is_named():
-    ds = gluon.data.ArrayDataset(np.zeros((4, 2)), np.zeros(4), np.zeros(4))
-    with pytest.raises(TypeError, match=r"the Dataset must yield \(data, label\) pairs, got a "
-                                        r"sequence of 3"):
-        next(make_batches(ds, 2))
+def test_array_dataset_of_triples_is_batched_by_index():
+    X = np.arange(12, dtype="float32").reshape(6, 2)
+    ds = gluon.data.ArrayDataset(X, np.arange(6, dtype="float32"), np.arange(6) * 10)
+    xb, yb, eb = next(make_batches(ds, 3))  # what the fields mean is batch_fn's business
+    np.testing.assert_array_equal(xb.asnumpy()[:, 0] / 2, yb.asnumpy())
+    np.testing.assert_array_equal(eb.asnumpy(), yb.asnumpy() * 10)
+
+
+def test_several_input_arrays_give_a_tuple_of_inputs():
+    X1 = np.arange(10, dtype="float32")
+    X2 = np.arange(20, dtype="float32").reshape(10, 2)
+    y = np.arange(10, dtype="float32") * 3
+    (x1, x2), yb = next(make_batches(((X1, X2), y), 4))
+    np.testing.assert_array_equal(x2.asnumpy()[:, 0] / 2, x1.asnumpy())
+    np.testing.assert_array_equal(yb.asnumpy(), x1.asnumpy() * 3)
+    rows = [np.arange(3, dtype="float32") for _ in range(10)]  # a list of rows is one input
+    xb, yb = next(make_batches((rows, y), 4))
+    assert xb.shape == (4, 3)
+    with pytest.raises(ValueError, match=r"len\(X\[0\]\)=10, len\(X\[1\]\)=9"):
+        make_batches(((X1, X2[:9]), y))
