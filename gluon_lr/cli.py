@@ -130,6 +130,11 @@ def build_parser() -> argparse.ArgumentParser:
     find.add_argument("--model", default=None,
                       help="lenet, mlp, resnet20 (gluoncv cifar_resnet20_v1) or "
                            "gluoncv:<model_zoo_name> (default: lenet for images, mlp for rows)")
+    find.add_argument("--loss", choices=("softmax", "l2", "l1", "huber", "sigmoid_bce"),
+                      default=None,
+                      help="softmax (class indices), l2/l1/huber (regression: one output per "
+                           "target column) or sigmoid_bce (0/1 targets). Default: softmax, "
+                           "refused for labels that are not class indices")
     find.add_argument("--optimizer", default="sgd",
                       help="any MXNet optimizer name: sgd, nag, adam, rmsprop, ... "
                            "(default: %(default)s)")
@@ -365,6 +370,12 @@ def _cmd_find(args) -> int:
     mark = _marks(args.mark)
     ctx = _contexts(args.ctx)
     X, y = _load_data(args.data)
+    from .losses import KINDS, loss_for_labels
+    try:
+        loss, outputs = loss_for_labels(args.loss, y)
+    except ValueError as err:
+        raise CLIError(str(err))
+    loss_name = args.loss or "softmax"
     val = None
     if args.compare_schedules:
         from .datasets import train_val_split
@@ -376,7 +387,7 @@ def _cmd_find(args) -> int:
         val = (Xv, yv)
     model = args.model or ("lenet" if X.ndim == 4 else "mlp")
     try:
-        net = get_model(model, classes=int(np.max(y)) + 1)
+        net = get_model(model, classes=outputs)
     except (ValueError, ImportError) as err:
         raise CLIError(str(err))
     params = dict(args.optimizer_param)
@@ -386,8 +397,8 @@ def _cmd_find(args) -> int:
     np.random.seed(args.seed)
     net.hybridize()
     try:
-        learner = Learner(net, (X, y), optimizer=args.optimizer, optimizer_params=params,
-                          ctx=ctx, batch_size=args.batch_size)
+        learner = Learner(net, (X, y), loss=loss, optimizer=args.optimizer,
+                          optimizer_params=params, ctx=ctx, batch_size=args.batch_size)
         result = _run_quietly(lambda: learner.find_lr(
             start_lr=args.start_lr, end_lr=args.end_lr, num_iter=args.num_iter,
             step_mode=args.step_mode, suggest=args.suggest,
@@ -395,7 +406,8 @@ def _cmd_find(args) -> int:
             lambda r: r.diagnosis)
     except (ValueError, TypeError) as err:
         raise CLIError(str(err))
-    result.meta.update(model=model, data=args.data)
+    result.meta.update(model=model, data=args.data,
+                       loss="{} ({})".format(loss_name, KINDS[loss_name]))
     out = _free_folder(args.out, args.overwrite)
     paths = _write_outputs(result, out, mark)
     schedule = None

@@ -51,6 +51,8 @@ def describe_line(meta: Dict[str, Any]) -> Optional[str]:
         text += ", model {}".format(meta["model"])
     if meta.get("data"):
         text += ", data {}".format(meta["data"])
+    if meta.get("loss"):
+        text += ", loss {}".format(meta["loss"])
     return text
 
 
