@@ -312,7 +312,8 @@ class LRFinder:
         from .runinfo import describe
         return sweep.result(steps_per_epoch=learner.steps_per_epoch, accumulate=accumulate,
                             val_batches=val_batches if val is not None else None,
-                            **describe(learner.net, learner.trainer, first[0].shape[0]))
+                            **describe(learner.net, learner.trainer,
+                                     learner.step.batch_size(first)))
 
 
 __all__ = ["LRFinder", "Sweep", "lr_sweep", "STEP_MODES", "mx"]

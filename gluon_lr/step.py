@@ -175,6 +175,10 @@ class TrainingStep:
         """Samples in a batch: the length of its first input along axis 0."""
         return inputs[0].shape[0]
 
+    def batch_size(self, batch) -> int:
+        """Samples in one batch, as the data yields it."""
+        return self.size(self.unpack(batch)[0])
+
     def split(self, inputs: Inputs, label) -> List[Tuple[Inputs, Any]]:
         """One ``(inputs, label)`` part per device: every input and the label split on axis 0."""
         ctx = self.ctx
