@@ -13,6 +13,8 @@ import os
 import sys
 from typing import List, Optional
 
+from .launch import DEFAULT_GRACE, DEFAULT_TIMEOUT, EXIT_TIMEOUT
+
 EXIT_USAGE = 2
 EXIT_NO_SUGGESTION = 3
 
@@ -46,6 +48,12 @@ def _positive_float(text: str) -> float:
     if not value > 0 or value == float("inf"):
         raise argparse.ArgumentTypeError("expected a finite number > 0, got {!r}".format(text))
     return value
+
+
+def _non_negative_float(text: str) -> float:
+    if text.strip() in ("0", "0.0"):
+        return 0.0
+    return _positive_float(text)
 
 
 def _key_value(text: str):
@@ -245,8 +253,12 @@ def build_parser() -> argparse.ArgumentParser:
                         help="server processes (default: %(default)s)")
     launch.add_argument("--port", type=_positive_int, default=None,
                         help="scheduler port (default: a free one)")
-    launch.add_argument("--timeout", type=_positive_float, default=None,
-                        help="seconds to wait for the workers (default: no limit)")
+    launch.add_argument("--timeout", type=_non_negative_float, default=DEFAULT_TIMEOUT,
+                        help="seconds before the whole job is stopped (exit status {}); 0: no "
+                        "limit (default: %(default)s)".format(EXIT_TIMEOUT))
+    launch.add_argument("--grace", type=_positive_float, default=DEFAULT_GRACE,
+                        help="seconds the other workers get to finish after the first worker "
+                        "fails (default: %(default)s)")
     launch.add_argument("program", nargs=argparse.REMAINDER, metavar="-- COMMAND ...",
                         help="the command every worker runs")
     return parser
@@ -610,16 +622,17 @@ def _one_line(err: BaseException) -> str:
 
 
 def _cmd_launch(args) -> int:
-    import subprocess
-    from .launch import launch
+    from .launch import LaunchTimeout, launch
     command = args.program[1:] if args.program[:1] == ["--"] else args.program
     if not command:
         raise CLIError("give the command to run after --, e.g. -- python train.py")
     try:
+        # A failing worker is named by the launcher's log; its status is returned.
         return launch(command, num_workers=args.num_workers, num_servers=args.num_servers,
-                      port=args.port, timeout=args.timeout)
-    except subprocess.TimeoutExpired:
-        raise CLIError("the workers did not finish within {} s".format(args.timeout))
+                      port=args.port, timeout=args.timeout or None, grace=args.grace)
+    except LaunchTimeout as err:
+        print("gluon-lr: error: {}".format(err), file=sys.stderr)
+        return EXIT_TIMEOUT
     except OSError as err:
         raise CLIError("cannot start {!r}: {}".format(command[0], err))
 

@@ -155,6 +155,10 @@ class Sweep:
             self._read(*pending)
         self.done = True
 
+    def observe(self, i: int, value: float) -> bool:
+        """Record the (already synchronised) loss of iteration ``i`` now; True to stop."""
+        return self._read(i, value)
+
     def _read(self, i: int, loss) -> bool:
         value = float(loss.asscalar()) if hasattr(loss, "asscalar") else float(loss)
         lr = self.lr(i)
@@ -285,6 +289,9 @@ class LRFinder:
         val = learner.validation_batches(val_data, val_batches) if val_data is not None \
             else None
         batches = learner.batches()
+        sync = learner.coordinator()
+        if sync is not None:  # distributed workers: in step, and failing together
+            return self._run_dist(sync, sweep, batches, accumulate, val, val_batches, rng)
         state = None
         try:
             first = next(batches)
@@ -299,7 +306,7 @@ class LRFinder:
                 loss = learner.step.train_group(group)
                 if val is not None:
                     loss = learner.step.evaluate(val)
-                if sweep.record(i, learner.reduce_loss(loss, i)):
+                if sweep.record(i, loss):
                     break
             sweep.flush()
         finally:
@@ -314,6 +321,22 @@ class LRFinder:
                             val_batches=val_batches if val is not None else None,
                             **describe(learner.net, learner.trainer,
                                      learner.step.batch_size(first)))
+
+
+    def _run_dist(self, sync, sweep, batches, accumulate, val, val_batches, rng):
+        from .dist import run_sweep
+        from .runinfo import describe
+        learner = self.learner
+        try:
+            first = run_sweep(learner, sync, sweep, batches, accumulate, val)
+        finally:
+            sweep.close()
+            batches.close()
+            rng.restore()
+        return sweep.result(steps_per_epoch=sync.agreed_steps, accumulate=accumulate,
+                            val_batches=val_batches if val is not None else None,
+                            num_workers=sync.size,
+                            **describe(learner.net, learner.trainer, first[0].shape[0]))
 
 
 __all__ = ["LRFinder", "Sweep", "lr_sweep", "STEP_MODES", "mx"]

@@ -1,12 +1,15 @@
 """The :class:`Learner`: a net, its contexts, a loss, a trainer and endless data."""
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import List, Optional, Sequence, Union
 
 from ._mx import mx
 from .compare import DEFAULT_CANDIDATES, compare_schedules
 from .data import BatchStream, make_batches
+from .dist import check_timeout, coordinator
+from .dist import is_dist as _is_dist
 from .finder import LRFinder
 from .state import TrainingState
 from .step import TrainingStep, first_line, mean_loss  # noqa: F401  (mean_loss re-exported)
@@ -17,8 +20,6 @@ autograd = mx.autograd
 logger = logging.getLogger(__name__)
 
 ContextLike = Union[mx.Context, Sequence[mx.Context], None]
-# kvstore keys for averaging the loss across distributed workers; far above parameter indices.
-_LOSS_KEY = 1 << 30
 
 _MISSING = object()
 
@@ -54,10 +55,9 @@ def _check_available(ctxs: List[mx.Context]) -> None:
                 missing[0], available, " (it is a CPU-only build)" if available == 0 else ""))
 
 
-def _is_dist(kvstore) -> bool:
-    if isinstance(kvstore, str):
-        return "dist" in kvstore
-    return "dist" in getattr(kvstore, "type", "")
+@contextlib.contextmanager
+def _nothing():
+    yield
 
 
 def _one(batch: tuple):
@@ -107,13 +107,18 @@ class Learner:
         Used only when ``trainer`` is not given, as in ``gluon.Trainer``. With a distributed
         kvstore (``"dist_sync"``, ...) the trainer is built with ``update_on_kvstore=False``
         and every worker's loss is averaged through the kvstore, so all workers record the
-        same curve, stop at the same step and get the same suggestion.
+        same curve, stop at the same step and get the same suggestion. If one worker fails,
+        all stop at the same step, restore and raise :class:`gluon_lr.dist.WorkerFailed`.
     batch_fn : callable, optional
         ``batch_fn(batch) -> (inputs, label)`` for batches that are not ``(data, label)``:
         extra fields, several inputs, token lists to pad. ``inputs`` is an NDArray or a
         tuple/list of NDArrays (fed as ``net(*inputs)``); axis 0 is the batch. With several
         contexts every input and the label are split across them. Without it, a batch that is
         not a ``(data, label)`` pair raises a ``TypeError`` that names ``batch_fn``.
+    dist_timeout : float, optional
+        Distributed workers only: seconds to wait for the other workers at any step before
+        giving up (:class:`gluon_lr.dist.WorkerTimeout`). Default: the environment variable
+        ``GLUON_LR_DIST_TIMEOUT``, else ``max(60, 20 x the slowest step so far)``.
 
     Examples
     --------
@@ -130,7 +135,7 @@ class Learner:
     def __init__(self, net, data=_MISSING, loss=None, optimizer="sgd",
                  optimizer_params: Optional[dict] = None, ctx: ContextLike = None,
                  batch_size: Optional[int] = None, trainer=None, kvstore="device",
-                 data_loader=_MISSING, batch_fn=None):
+                 data_loader=_MISSING, batch_fn=None, dist_timeout: Optional[float] = None):
         if data is _MISSING and data_loader is _MISSING:
             raise TypeError("Learner needs training data: pass data= (or data_loader=)")
         if data is not _MISSING and data_loader is not _MISSING:
@@ -156,13 +161,9 @@ class Learner:
                             "got {!r}".format(batch_fn))
         self.step = TrainingStep(net, loss, trainer, [], batch_fn=batch_fn)
         self.net = net
-        self.data = data
-        self.loss = loss
-        # Validate the data and batch size now, before anything trains.
-        make_batches(data, batch_size).close()
-        self.batch_size = batch_size
-        self.ctx = self._init_net(_as_contexts(ctx))
-        if trainer is None:
+        if trainer is not None:
+            self._check_trainer(trainer)
+        else:
             optimizer_params = dict(optimizer_params or {})
             if isinstance(optimizer, str):
                 try:
@@ -173,14 +174,44 @@ class Learner:
             elif not isinstance(optimizer, mx.optimizer.Optimizer):
                 raise TypeError("optimizer must be a name or an mx.optimizer.Optimizer, got "
                                 "{!r}".format(optimizer))
+        self.dist_timeout = check_timeout(dist_timeout)
+        self.data = data
+        self.loss = loss
+        # A distributed kvstore is created now, so that the workers agree on the checks below.
+        if trainer is None and _is_dist(kvstore) and isinstance(kvstore, str):
+            kvstore = mx.kv.create(kvstore)
+        elif trainer is not None and _is_dist(
+                trainer._kvstore_params.get("kvstore")) and isinstance(
+                trainer._kvstore_params["kvstore"], str) and trainer._kvstore is None:
+            # what the trainer's first step would do (Trainer accepts a KVStore object)
+            trainer._kvstore_params["kvstore"] = mx.kv.create(trainer._kvstore_params["kvstore"])
+        sync = coordinator(self._dist_kvstore(kvstore, trainer), self.dist_timeout)
+        # Checks whose outcome may differ between distributed workers (data size, devices):
+        # all workers learn of one worker's failure, instead of waiting for it for ever.
+        with sync.agreed("in Learner()") if sync is not None else _nothing():
+            # Validate the data and batch size now, before anything trains.
+            make_batches(data, batch_size).close()
+            self.batch_size = batch_size
+            self.ctx = self._init_net(_as_contexts(ctx))
+        if trainer is None:
             trainer = gluon.Trainer(net.collect_params(), optimizer, optimizer_params or None,
                                     kvstore=kvstore,
                                     update_on_kvstore=False if _is_dist(kvstore) else None)
-        else:
-            self._check_trainer(trainer)
         self.trainer = trainer
-        self._kv = None  # a distributed kvstore, once a sweep has found one
-        self._loss_keys = None
+
+    def _dist_kvstore(self, kvstore, trainer):
+        """The distributed kvstore this learner will use, if it exists already."""
+        if trainer is None:
+            return kvstore if _is_dist(kvstore) and not isinstance(kvstore, str) else None
+        kv = getattr(trainer, "_kvstore", None) or trainer._kvstore_params.get("kvstore")
+        return kv if _is_dist(kv) and not isinstance(kv, str) else None
+
+    def coordinator(self):
+        """The :class:`gluon_lr.dist.Coordinator` of a distributed trainer, else None."""
+        kv = getattr(self.trainer, "_kvstore", None)
+        if kv is None:
+            kv = self._dist_kvstore(None, self.trainer)
+        return coordinator(kv, self.dist_timeout)
 
     def _init_net(self, ctxs: Optional[List[mx.Context]]) -> List[mx.Context]:
         params = list(self.net.collect_params().values())
@@ -275,34 +306,16 @@ class Learner:
 
     # ---- what one range-test iteration does -------------------------------------------------
     def prepare_sweep(self, accumulate: int = 1) -> None:
-        """Hand the learning rate to the sweep and set up accumulation and loss averaging.
+        """Hand the learning rate to the sweep and set up gradient accumulation.
 
         Called after :meth:`snapshot`, which restores everything changed here.
         """
         self.trainer.optimizer.lr_scheduler = None  # the sweep owns the learning rate
         if accumulate > 1:
             self.step.start_accumulating()
-        kv = getattr(self.trainer, "_kvstore", None)
-        self._kv = kv if kv is not None and _is_dist(kv) else None
-        if self._kv is not None and self._loss_keys is None:
-            # Two keys used in turn: a round is read before its key is pushed again.
-            self._loss_keys = (_LOSS_KEY, _LOSS_KEY + 1)
-            self._loss_bufs = [nd.zeros((1,), ctx=mx.cpu()) for _ in self._loss_keys]
-            for key, buf in zip(self._loss_keys, self._loss_bufs):
-                self._kv.init(key, buf)
-            nd.waitall()
 
     def set_learning_rate(self, lr: float) -> None:
         self.trainer.set_learning_rate(lr)
-
-    def reduce_loss(self, loss: nd.NDArray, i: int) -> nd.NDArray:
-        """The loss averaged over distributed workers (unchanged on one machine)."""
-        if self._kv is None:
-            return loss
-        k = i % 2
-        self._kv.pushpull(self._loss_keys[k], loss.reshape((1,)).as_in_context(mx.cpu()),
-                          out=self._loss_bufs[k])
-        return self._loss_bufs[k] / self._kv.num_workers
 
     def train_step_group(self, group) -> nd.NDArray:
         """One optimizer step over one batch, or over several with accumulated gradients."""

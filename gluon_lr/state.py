@@ -97,10 +97,21 @@ class TrainingState:
                 self._grad[p.name] = [g.copy() for g in p.list_grad()]
         mx.nd.waitall()
 
-    def restore(self) -> None:
-        """Put parameters, gradients' ``grad_req``, optimizer states and scheduler back."""
+    def restore(self, detach: bool = False) -> None:
+        """Put parameters, gradients' ``grad_req``, optimizer states and scheduler back.
+
+        Parameters
+        ----------
+        detach : bool, default False
+            For a distributed worker whose peers died: engine operations waiting for them will
+            never finish, so wait for nothing and give every parameter fresh arrays holding the
+            saved values, instead of writing into arrays that a stuck operation still owns.
+        """
         if self._tmpdir is None:
             raise RuntimeError("this state was discarded and cannot be restored")
+        if detach:
+            self._restore_detached()
+            return
         mx.nd.waitall()  # finish pending steps before overwriting their outputs
         for p in self._params:
             # keeping the gradient arrays: a training loop may hold on to p.grad()
@@ -123,6 +134,16 @@ class TrainingState:
             scaler.__dict__.update(saved)
             self._trainer._scale = scale
         mx.nd.waitall()
+
+    def _restore_detached(self) -> None:
+        for p in self._params:
+            p._grad_req = self._grad_req[p.name]
+            p._data = [saved.copy() for saved in self._data[p.name]]
+            p._init_grad()  # fresh gradient arrays, attached to the fresh data
+            for g, saved in zip(p._grad or [], self._grad.get(p.name, [])):
+                saved.copyto(g)
+        self._trainer.load_states(self._states_file)  # unpickles fresh optimizer states
+        self._rebind_optimizer()
 
     def _rebind_optimizer(self) -> None:
         trainer, original = self._trainer, self._optimizer

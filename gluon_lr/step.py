@@ -308,15 +308,28 @@ class TrainingStep:
         """
         if len(group) == 1:
             return self.train(group[0])
+        loss, n = self.forward_group(group)
+        self.apply(n)
+        return loss
+
+    def forward_group(self, group: Sequence) -> Tuple[nd.NDArray, int]:
+        """Forward and backward on the batches of one step, without the optimizer step (so
+        nothing collective happens): their mean loss (not synchronised) and their size."""
         self._zero_added_grads()
+        if len(group) == 1:
+            return self.forward_backward(group[0])
         total, n = None, 0
         for batch in group:
             loss, size = self.forward_backward(batch)
             loss = loss * size
             total = loss if total is None else total + loss
             n += size
+        return total / n, n
+
+    def apply(self, n: int) -> None:
+        """The optimizer step after :meth:`forward_group` (on a distributed kvstore, the
+        gradients' all-reduce)."""
         self.trainer.step(n)
-        return total / n
 
 
 __all__ = ["TrainingStep", "mean_loss", "first_line", "set_grad_req"]

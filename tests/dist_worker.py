@@ -75,20 +75,72 @@ def main():
                        "max_diff": float(np.abs(got - want).max()),
                        "moved": float(np.abs(want - untrained).max())}, f)
         return
+    if mode in FAILURES:
+        return fail(out_dir, mode, kv, rank, workers, X, y, net)
     if mode == "trainer":
         net(mx.nd.array(X[:2]))
         trainer = gluon.Trainer(net.collect_params(), "sgd", {"momentum": 0.9}, kvstore=kv,
                                 update_on_kvstore=False)
         learner = Learner(net, (X, y), trainer=trainer, batch_size=32)
     else:
-        learner = Learner(net, (X, y), optimizer="sgd", optimizer_params={"momentum": 0.9},
-                          kvstore=kv, batch_size=32)
+        # unequal shards: the schedule facts in result.meta must still agree
+        learner = Learner(net, (X[:400 - 40 * rank], y[:400 - 40 * rank]), optimizer="sgd",
+                          optimizer_params={"momentum": 0.9}, kvstore=kv, batch_size=32)
     result = learner.find_lr(start_lr=1e-4, end_lr=1000.0, num_iter=40, progress=False,
                              stopping=LRFinderStoppingCriteria(diverge=3.0, smoothing=0.5))
     with open("{}/worker{}.json".format(out_dir, rank), "w") as f:
         json.dump({"rank": rank, "workers": workers, "losses": [float(v) for v in result.losses],
                    "stop_reason": result.stop_reason, "lr": result.lr,
-                   "weights": digest(net), "num_update": learner.trainer.optimizer.num_update}, f)
+                   "weights": digest(net), "num_update": learner.trainer.optimizer.num_update,
+                   "steps_per_epoch": result.meta["steps_per_epoch"],
+                   "num_workers": result.meta["num_workers"]}, f)
+
+
+FAILURES = ("raise", "kill", "sigint", "smalldata")
+FAILING_RANK = 1
+FAIL_AT_CALL = 11  # the loss's 11th call: check_batch, then steps 0-9, fail in step 9
+
+
+def fail(out_dir, mode, kv, rank, workers, X, y, net):
+    """Worker FAILING_RANK fails in ``mode``; every worker records what it saw, re-raises."""
+    import os
+    import signal
+    import time
+    if mode == "smalldata" and rank == FAILING_RANK:
+        X, y = X[:8], y[:8]  # fewer samples than batch_size
+    base = gluon.loss.SoftmaxCrossEntropyLoss()
+    calls = [0]
+
+    def loss(out, label):
+        calls[0] += 1
+        if rank == FAILING_RANK and calls[0] == FAIL_AT_CALL:
+            if mode == "raise":
+                raise RuntimeError("boom in the loss")
+            if mode == "kill":
+                os.kill(os.getpid(), signal.SIGKILL)
+            if mode == "sigint":
+                os.kill(os.getpid(), signal.SIGINT)
+        return base(out, label)
+
+    net(mx.nd.array(X[:2]))
+    before = digest(net)
+    record = {"rank": rank, "pid": os.getpid(), "before": before}
+    start = time.monotonic()
+    try:
+        learner = Learner(net, (X, y), loss=loss, kvstore=kv, batch_size=32)
+        learner.find_lr(start_lr=1e-4, end_lr=1.0, num_iter=40, progress=False,
+                        stopping=lambda i, value: False)
+        record["error"] = None
+    except BaseException as err:
+        record.update(error=type(err).__name__, message=str(err),
+                      failed_rank=getattr(err, "rank", None), step=getattr(err, "step", None),
+                      kind=getattr(err, "kind", None), after=digest(net),
+                      seconds=time.monotonic() - start)
+        with open("{}/worker{}.json".format(out_dir, rank), "w") as f:
+            json.dump(record, f)
+        raise
+    with open("{}/worker{}.json".format(out_dir, rank), "w") as f:
+        json.dump(record, f)
 
 
 if __name__ == "__main__":
