@@ -269,7 +269,10 @@ def _watch(command, workers: List[_Child], children: List[_Child], timeout: Opti
     while True:
         done = [c for c in workers if c.proc.poll() is not None]
         if first is None:
-            failed = [c for c in done if c.proc.returncode != 0]
+            # Several found at once: their order is meaningless; a signal or a status other
+            # than 1 (what an uncaught error gives) is the likelier first cause.
+            failed = sorted((c for c in done if c.proc.returncode != 0),
+                            key=lambda c: (c.proc.returncode > 0, c.proc.returncode == 1))
             others = [c for c in children if c not in workers and c.proc.poll() is not None
                       and c.proc.returncode != 0]
             if failed or others:
@@ -292,4 +295,7 @@ def _watch(command, workers: List[_Child], children: List[_Child], timeout: Opti
         time.sleep(_POLL)
     if first is None:
         return 0
+    logger.error("job failed: %s", "; ".join(
+        "{} {}".format(c, describe(c.proc.returncode) if c.proc.poll() is not None
+                       else "was still running (stopped)") for c in workers))
     return exit_status(first.proc.returncode)

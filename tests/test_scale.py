@@ -165,8 +165,10 @@ def test_launch_rejects_bad_arguments():
 
 
 @pytest.mark.distributed
-@pytest.mark.parametrize("mode", ["learner", "trainer"])
-def test_distributed_workers_record_the_same_curve(tmp_path, mode):
+@pytest.mark.slow
+def test_distributed_workers_record_the_same_curve(tmp_path):
+    """With the user's own trainer (4 workers on a Learner: tests/test_dist_failures.py)."""
+    mode = "trainer"
     env = {"PYTHONPATH": os.pathsep.join([os.path.join(HERE, ".."),
                                           os.environ.get("PYTHONPATH", "")])}
     code = launch([sys.executable, os.path.join(HERE, "dist_worker.py"), str(tmp_path), mode],
@@ -183,6 +185,7 @@ def test_distributed_workers_record_the_same_curve(tmp_path, mode):
 
 
 @pytest.mark.distributed
+@pytest.mark.slow
 def test_schedule_preset_runs_on_the_parameter_server(tmp_path):
     env = {"PYTHONPATH": os.pathsep.join([os.path.join(HERE, ".."),
                                           os.environ.get("PYTHONPATH", "")])}
