@@ -6,6 +6,7 @@ or temporary directory left behind.
 """
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -174,8 +175,11 @@ def test_launcher_stopped_by_sigterm_leaves_no_process(tmp_path):
 SLEEPER = [sys.executable, "-c", "import time; time.sleep(120)"]
 
 
-def test_launcher_time_limit_has_its_own_status_and_names_the_running_workers(tmp_path, capsys):
+def test_launcher_time_limit_has_its_own_status_and_names_the_running_workers(
+        tmp_path, capsys, monkeypatch):
+    import tempfile
     from gluon_lr.cli import main
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     from gluon_lr.launch import EXIT_TIMEOUT
     marker = "gluon-lr-test-{}".format(uuid.uuid4().hex)
     os.environ["GLUON_LR_TEST_JOB"] = marker
@@ -188,6 +192,7 @@ def test_launcher_time_limit_has_its_own_status_and_names_the_running_workers(tm
     assert "did not finish within 3 s; still running: worker 0 (pid " in err
     assert ", worker 1 (pid " in err
     assert job_processes(marker) == []
+    assert list(tmp_path.iterdir()) == []  # the children's TMPDIR is gone too
 
 
 def test_launcher_returns_the_first_failure_and_stops_the_rest(tmp_path, caplog):
@@ -203,14 +208,15 @@ def test_launcher_returns_the_first_failure_and_stops_the_rest(tmp_path, caplog)
                   grace=1, env={"GLUON_LR_TEST_JOB": marker})
     assert code == 3
     assert time.monotonic() - start < 20
-    assert "worker 0 (pid" in caplog.text and "exited with status 3" in caplog.text
+    assert re.search(r"worker \d \(pid \d+\) of 2 exited with status 3", caplog.text)
     assert "was still running (stopped)" in caplog.text
     assert job_processes(marker) == []
 
 
 def test_killed_launcher_leaves_no_orphans(tmp_path):
     marker = "gluon-lr-test-{}".format(uuid.uuid4().hex)
-    env = dict(os.environ, PYTHONPATH=ROOT, GLUON_LR_TEST_JOB=marker)
+    # a launcher killed outright cannot remove its own temporary directory: keep it here
+    env = dict(os.environ, PYTHONPATH=ROOT, GLUON_LR_TEST_JOB=marker, TMPDIR=str(tmp_path))
     proc = subprocess.Popen([sys.executable, "-m", "gluon_lr", "launch", "-n", "2", "--"]
                             + SLEEPER, env=env, start_new_session=True)
     deadline = time.monotonic() + 30
