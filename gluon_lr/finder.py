@@ -322,7 +322,6 @@ class LRFinder:
                             **describe(learner.net, learner.trainer,
                                      learner.step.batch_size(first)))
 
-
     def _run_dist(self, sync, sweep, batches, accumulate, val, val_batches, rng):
         from .dist import run_sweep
         from .runinfo import describe
@@ -336,7 +335,8 @@ class LRFinder:
         return sweep.result(steps_per_epoch=sync.agreed_steps, accumulate=accumulate,
                             val_batches=val_batches if val is not None else None,
                             num_workers=sync.size,
-                            **describe(learner.net, learner.trainer, first[0].shape[0]))
+                            **describe(learner.net, learner.trainer,
+                                     learner.step.batch_size(first)))
 
 
 __all__ = ["LRFinder", "Sweep", "lr_sweep", "STEP_MODES", "mx"]
