@@ -32,9 +32,10 @@ def test_docs_build_without_warnings(tmp_path):
     for page in ("index.html", "concepts.html", "scaling.html", "api.html", "cli.html",
                  "auto_tutorials/plot_quickstart.html", "generated/gluon_lr.Learner.html"):
         assert (out / page).exists(), page
-    for tutorial in ("plot_quickstart", "plot_lr_vs_guessing", "plot_schedules"):
+    for tutorial in ("plot_quickstart", "plot_lr_vs_guessing", "plot_schedules",
+                     "plot_any_model"):
         # executed now, not taken from a cache: every tutorial rendered its figures
         assert list((out / "_images").glob("sphx_glr_{}_001.png".format(tutorial))), tutorial
     notebooks = [f for _, _, files in os.walk(out / "_downloads") for f in files
                  if f.endswith(".ipynb")]
-    assert len(notebooks) == 3
+    assert len(notebooks) == 4

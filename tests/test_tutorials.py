@@ -18,9 +18,10 @@ import _quick  # noqa: E402
 import notebooks  # noqa: E402
 
 
-def test_there_are_three_tutorials():
+def test_there_are_four_tutorials():
     names = [os.path.basename(t) for t in TUTORIALS]
-    assert names == ["plot_lr_vs_guessing.py", "plot_quickstart.py", "plot_schedules.py"]
+    assert names == ["plot_any_model.py", "plot_lr_vs_guessing.py", "plot_quickstart.py",
+                     "plot_schedules.py"]
 
 
 @pytest.mark.slow
