@@ -364,3 +364,25 @@ def test_amp_trainer_is_swept_with_loss_scaling_and_its_scaler_restored():
     assert out["restored"] and out["weights"]  # ... and is back, as are the weights
     assert "bfloat16" in out["dtype"]
     assert np.isfinite(out["losses"]).all() and min(out["losses"]) < out["losses"][0]
+
+
+def test_batch_fn_serves_validation_and_the_schedule_comparison_too():
+    X1, X2, y = two_input_data()
+    fn_calls = []
+
+    def batch_fn(b):
+        fn_calls.append(1)
+        return (b[0], b[1]), b[2]
+
+    def loader(shuffle):
+        return gluon.data.DataLoader(gluon.data.ArrayDataset(X1, X2, y), batch_size=16,
+                                     shuffle=shuffle, last_batch="discard")
+
+    learner = Learner(TwoInputs(), loader(True), batch_fn=batch_fn)
+    r = quick(learner, num_iter=40, start_lr=1e-3, end_lr=10.0, val_data=loader(False),
+              val_batches=2)
+    assert r.meta["val_batches"] == 2 and np.isfinite(r.losses[:10]).all()
+    assert len(fn_calls) >= 3 * len(r.losses)  # a training batch and two held-out ones per step
+    comparison = learner.compare_schedules(r, candidates=["constant", "one_cycle"],
+                                           budget_steps=4, val_data=loader(False), rungs=1)
+    assert comparison.select == "accuracy" and comparison.best_name in ("constant", "one_cycle")
