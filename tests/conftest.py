@@ -1,4 +1,5 @@
 import os
+import warnings
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 
@@ -103,10 +104,36 @@ def train_steps(net, trainer, X, y, steps, batch=16, loss=None):
     mx.nd.waitall()
 
 
+NO_SUGGESTION = "no learning rate could be suggested"
+
+
 def quick(learner, **kw):
-    """A short range test for tests: 15 steps from 1e-4 to 1, no progress bar."""
+    """A short range test for tests: 15 steps from 1e-4 to 1, no progress bar.
+
+    Such a short curve often supports no suggestion. The result then warns, and that warning
+    is asserted here: it must come exactly when ``result.lr`` is None, and say the result's
+    own diagnosis. Any other warning is passed on.
+    """
     kw.setdefault("num_iter", 15)
     kw.setdefault("start_lr", 1e-4)
     kw.setdefault("end_lr", 1.0)
     kw.setdefault("progress", False)
-    return learner.find_lr(**kw)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = learner.find_lr(**kw)
+    expected = [w for w in caught if issubclass(w.category, RuntimeWarning)
+                and str(w.message).startswith(NO_SUGGESTION)]
+    if result.lr is None:
+        assert [str(w.message) for w in expected] == [
+            "{}: {}".format(NO_SUGGESTION, result.diagnosis)]
+    else:
+        assert not expected
+    for w in caught:
+        if w not in expected:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return result
+
+
+def expect_no_suggestion(match=""):
+    """``pytest.warns`` for a range test that is expected to end without a suggestion."""
+    return pytest.warns(RuntimeWarning, match=NO_SUGGESTION + match)
