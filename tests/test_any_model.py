@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 from mxnet import gluon
 
-from conftest import assert_same, capture, make_data, make_net, quick
+from conftest import (assert_same, capture, expect_no_suggestion, make_data, make_net,
+                      quick)
 from gluon_lr import Learner
 
 ce = gluon.loss.SoftmaxCrossEntropyLoss()
@@ -290,11 +291,13 @@ def test_start_lr_none_starts_from_the_optimizers_rate(data):
 
 def test_num_iter_none_is_one_pass_over_the_data(data):
     learner = Learner(make_net(), data, batch_size=16)  # 96 samples: 6 batches
-    r = learner.find_lr(num_iter=None, start_lr=1e-3, end_lr=1.0, progress=False,
-                        stopping=lambda i, loss: False)
+    with expect_no_suggestion(": only 6 usable points"):
+        r = learner.find_lr(num_iter=None, start_lr=1e-3, end_lr=1.0, progress=False,
+                            stopping=lambda i, loss: False)
     assert len(r.lrs) == 6 and r.meta["num_iter"] == 6
-    r = learner.find_lr(num_iter=None, accumulate=2, start_lr=1e-3, progress=False,
-                        stopping=lambda i, loss: False)
+    with expect_no_suggestion(": only 3 usable points"):
+        r = learner.find_lr(num_iter=None, accumulate=2, start_lr=1e-3, progress=False,
+                            stopping=lambda i, loss: False)
     assert len(r.lrs) == 3
     it = mx.io.NDArrayIter(data[0], data[1], batch_size=16)
     with pytest.raises(ValueError, match="num_iter=None means one pass over the data, but"):
