@@ -122,15 +122,18 @@ FAIL_AT_CALL = 11  # the loss's 11th call: check_batch, then steps 0-9, fail in 
 class FlakyLoss:
     """The loss of worker FAILING_RANK fails, as ``mode`` says, at its FAIL_AT_CALL-th call."""
 
-    def __init__(self, rank):
-        self.rank, self.mode, self.calls = rank, None, 0
+    def __init__(self, rank, out_dir):
+        self.rank, self.mode, self.calls, self.out_dir = rank, None, 0, out_dir
         self.base = gluon.loss.SoftmaxCrossEntropyLoss()
 
     def __call__(self, out, label):
         import os
         import signal
         self.calls += 1
-        if self.rank == FAILING_RANK and self.calls == FAIL_AT_CALL:
+        if self.rank == FAILING_RANK and self.calls == FAIL_AT_CALL and self.mode:
+            import time
+            with open("{}/failed_at.{}".format(self.out_dir, self.mode), "w") as f:
+                f.write(repr(time.time()))  # when the failure happened (same machine clock)
             if self.mode == "raise":
                 raise RuntimeError("boom in the loss")
             if self.mode == "kill":
@@ -151,7 +154,7 @@ def attempt(fn, net):
         record.update(error=type(err).__name__, message=str(err),
                       failed_rank=getattr(err, "rank", None), step=getattr(err, "step", None),
                       kind=getattr(err, "kind", None), seconds=time.monotonic() - start,
-                      exception=err)
+                      raised_at=time.time(), exception=err)
     record["after"] = digest(net)
     return record
 
@@ -175,7 +178,7 @@ def failures(out_dir, mode, kv, rank, workers, X, y):
                                                       batch_size=32), small)
     net = make_net(rank)
     net(mx.nd.array(X[:2]))
-    loss = FlakyLoss(rank)
+    loss = FlakyLoss(rank, out_dir)
     # unequal shards: the schedule facts in result.meta must still agree
     m = 400 - 40 * rank
     learner = Learner(net, (X[:m], y[:m]), loss=loss, optimizer="sgd",
