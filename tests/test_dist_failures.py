@@ -198,12 +198,13 @@ def test_launcher_time_limit_has_its_own_status_and_names_the_running_workers(
 def test_launcher_returns_the_first_failure_and_stops_the_rest(tmp_path, caplog):
     from gluon_lr.launch import launch
     marker = "gluon-lr-test-{}".format(uuid.uuid4().hex)
-    # worker 0 fails at once; worker 1 would run for two minutes
+    # one worker fails at once; the other would run for two minutes
     script = "import os, sys, time; sys.exit(3) if os.environ['W'] == '0' else time.sleep(120)"
     start = time.monotonic()
     with open(tmp_path / "w.sh", "w") as f:
-        f.write('W=$(ls {0} | wc -l); touch {0}/$W; W=$W exec "$@"\n'.format(tmp_path / "n"))
-    (tmp_path / "n").mkdir()
+        # mkdir is atomic: exactly one worker becomes W=0
+        f.write('if mkdir {} 2>/dev/null; then W=0; else W=1; fi; W=$W exec "$@"\n'.format(
+            tmp_path / "first"))
     code = launch(["sh", str(tmp_path / "w.sh"), sys.executable, "-c", script], num_workers=2,
                   grace=1, env={"GLUON_LR_TEST_JOB": marker})
     assert code == 3
