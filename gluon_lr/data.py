@@ -141,6 +141,13 @@ def _length(a) -> Optional[int]:
         return None
 
 
+def array_samples(X, y) -> int:
+    """Samples in ``(X, y)`` array data, either of which may be a tuple of arrays."""
+    if _is_group(y) and len({a.shape[0] for a in y}) == 1 and len(y) != y[0].shape[0]:
+        return y[0].shape[0]
+    return len(y)
+
+
 def _xy_fields(X, y):
     """``((X, y) fields, pack)``: the arrays to batch and how to rebuild a batch from them.
 

@@ -7,7 +7,7 @@ from typing import List, Optional, Sequence, Union
 
 from ._mx import mx
 from .compare import DEFAULT_CANDIDATES, compare_schedules
-from .data import BatchStream, make_batches
+from .data import BatchStream, array_samples, make_batches
 from .dist import check_timeout, coordinator
 from .dist import is_dist as _is_dist
 from .finder import LRFinder
@@ -271,7 +271,7 @@ class Learner:
             if isinstance(data, gluon.data.DataLoader):
                 return len(data)
             if isinstance(data, (tuple, list)):
-                n = len(data[1])  # y: also right for ((X1, X2), y)
+                n = array_samples(*data)  # also for ((X1, X2), y) and (X, (y1, y2))
             elif isinstance(data, gluon.data.Dataset):
                 n = len(data)
             else:

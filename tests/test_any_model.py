@@ -182,8 +182,10 @@ def test_two_labels_for_two_outputs():
     def loss(out, label):
         return ce(out[0], label[0]) + ce(out[1], label[1])
 
-    r = quick(Learner(TwoHeads(), (X, (y, y2)), loss=loss, batch_size=16, ctx=[mx.cpu(0),
-                                                                                  mx.cpu(1)]))
+    learner = Learner(TwoHeads(), (X, (y, y2)), loss=loss, batch_size=16,
+                      ctx=[mx.cpu(0), mx.cpu(1)])
+    assert learner.steps_per_epoch == 6
+    r = quick(learner)
     assert len(r.lrs) == 15 and np.isfinite(r.losses).all()
 
 
