@@ -176,7 +176,12 @@ def compare_schedules(learner, result, candidates: Sequence[str] = DEFAULT_CANDI
                          "in the first rung".format(budget_steps))
     for name in candidates:  # build each once now, so a bad override fails before training
         result.schedule(name, total_steps=budget_steps, steps_per_epoch=spe)
-    val = _validation_set(learner, val_data, val_batches)
+    rng = RandomState()  # before drawing val_data, which may shuffle
+    try:
+        val = _validation_set(learner, val_data, val_batches)
+    except BaseException:
+        rng.restore()
+        raise
     classify = isinstance(learner.loss, mx.gluon.loss.SoftmaxCrossEntropyLoss)
     if select not in ("auto", "loss", "accuracy"):
         raise ValueError("select must be 'auto', 'loss' or 'accuracy', got {!r}".format(select))
@@ -186,7 +191,6 @@ def compare_schedules(learner, result, candidates: Sequence[str] = DEFAULT_CANDI
     if select == "auto":
         select = "accuracy" if classify else "loss"
 
-    rng = RandomState()
     started = time.perf_counter()
     history: Dict[str, List[Dict[str, Any]]] = {name: [] for name in candidates}
     spent = 0

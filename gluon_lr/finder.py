@@ -12,7 +12,7 @@ import numpy as np
 
 from ._mx import mx
 from .result import LRFinderResult
-from .state import RandomState
+from .state import WHERE, RandomState
 from .step import TrainingStep
 from .stopping import NUM_ITER, LRFinderStoppingCriteria
 from .suggest import check_rule_name
@@ -239,7 +239,7 @@ class LRFinder:
             step_mode: str = "exp", smoothing: float = 0.98,
             stopping: Optional[Callable[[int, float], bool]] = None, suggest: str = "auto",
             progress: Optional[bool] = None, val_data=None, val_batches: int = 4,
-            accumulate: int = 1) -> LRFinderResult:
+            accumulate: int = 1, snapshot: str = "cpu") -> LRFinderResult:
         """Run one range test.
 
         Parameters
@@ -273,6 +273,12 @@ class LRFinder:
         accumulate : int, default 1
             Batches whose gradients are accumulated (``grad_req="add"``) into each optimizer
             step, to test the effective batch size of a training that accumulates.
+        snapshot : {"cpu", "device"}, default "cpu"
+            Where the copies that restore the net and trainer are kept: host memory, or each
+            parameter's own device (faster on a GPU with memory to spare). They take about
+            ``2 + k`` times the parameters' size per device (weights, gradients and ``k``
+            optimizer states per weight: 1 for momentum SGD, 2 for Adam); nothing is written
+            to disk.
 
         Returns
         -------
@@ -285,18 +291,26 @@ class LRFinder:
                       progress)
         if val_data is not None:
             val_batches = _positive_int("val_batches", val_batches)
+        if snapshot not in WHERE:
+            raise ValueError("snapshot must be one of {}, got {!r}".format(WHERE, snapshot))
         rng = RandomState()
-        val = learner.validation_batches(val_data, val_batches) if val_data is not None \
-            else None
-        batches = learner.batches()
-        sync = learner.coordinator()
+        batches = state = val = None
+        try:
+            if val_data is not None:  # drawing it may shuffle: inside the try, for the RNG
+                val = learner.validation_batches(val_data, val_batches)
+            batches = learner.batches()
+            sync = learner.coordinator()
+        except BaseException:
+            if batches is not None:
+                batches.close()
+            rng.restore()
+            raise
         if sync is not None:  # distributed workers: in step, and failing together
             return self._run_dist(sync, sweep, batches, accumulate, val, val_batches, rng)
-        state = None
         try:
             first = next(batches)
             learner.step.check(first)
-            state = learner.snapshot()
+            state = learner.snapshot(snapshot)
             learner.prepare_sweep(accumulate)
             sweep.start()
             for i in range(num_iter):
@@ -311,7 +325,8 @@ class LRFinder:
             sweep.flush()
         finally:
             sweep.close()
-            batches.close()
+            if batches is not None:
+                batches.close()
             if state is not None:
                 state.restore()
                 state.discard()

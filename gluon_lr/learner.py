@@ -11,7 +11,7 @@ from .data import BatchStream, array_samples, make_batches
 from .dist import check_timeout, coordinator
 from .dist import is_dist as _is_dist
 from .finder import LRFinder
-from .state import TrainingState
+from .state import TrainingState, check_restorable
 from .step import TrainingStep, first_line, mean_loss  # noqa: F401  (mean_loss re-exported)
 
 gluon = mx.gluon
@@ -245,6 +245,7 @@ class Learner:
                 "save the optimizer's states. Create it with gluon.Trainer(..., kvstore=..., "
                 "update_on_kvstore=False) for the range test (and, if you like, for training)"
                 .format(config.get("update_on_kvstore")))
+        check_restorable(trainer)
         own = {p.name for p in self.net.collect_params().values() if p.grad_req != "null"}
         theirs = {p.name for p in trainer._params}
         if not theirs or not theirs <= set(self.net.collect_params().keys()):
@@ -300,9 +301,10 @@ class Learner:
         """
         self.step.check(_one(batch))
 
-    def snapshot(self) -> TrainingState:
-        """Save net and trainer so that :meth:`TrainingState.restore` undoes any steps."""
-        return TrainingState(self.params, self.trainer)
+    def snapshot(self, where: str = "cpu") -> TrainingState:
+        """Save net and trainer (in host memory, or ``where="device"``) so that
+        :meth:`TrainingState.restore` undoes any steps."""
+        return TrainingState(self.params, self.trainer, where)
 
     # ---- what one range-test iteration does -------------------------------------------------
     def prepare_sweep(self, accumulate: int = 1) -> None:
@@ -349,7 +351,7 @@ class Learner:
                 num_iter: Optional[int] = 100,
                 step_mode: str = "exp", smoothing: float = 0.98, stopping=None,
                 suggest: str = "auto", progress: Optional[bool] = None, val_data=None,
-                val_batches: int = 4, accumulate: int = 1):
+                val_batches: int = 4, accumulate: int = 1, snapshot: str = "cpu"):
         """Run a learning-rate range test and return its :class:`LRFinderResult`.
 
         The net and trainer are restored afterwards, whatever happens (the same as
@@ -390,7 +392,8 @@ class Learner:
         return LRFinder(self).run(start_lr=start_lr, end_lr=end_lr, num_iter=num_iter,
                                   step_mode=step_mode, smoothing=smoothing, stopping=stopping,
                                   suggest=suggest, progress=progress, val_data=val_data,
-                                  val_batches=val_batches, accumulate=accumulate)
+                                  val_batches=val_batches, accumulate=accumulate,
+                                  snapshot=snapshot)
 
     def compare_schedules(self, result, candidates=DEFAULT_CANDIDATES,
                           budget_steps: Optional[int] = None, val_data=None, rungs: int = 3,

@@ -1,32 +1,184 @@
-"""Snapshot a net and its trainer, and put both back bit for bit.
+"""Snapshot a net and its trainer in memory, and put both back bit for bit.
 
-Parameters are copied in memory; optimizer states go through ``Trainer.save_states`` /
-``load_states`` in a temporary directory that is always removed. Restoring parameters *before*
-optimizer states is what makes the multi-device (kvstore) path right, and re-binding the user's
-own optimizer object afterwards keeps ``trainer.optimizer`` and its ``lr_scheduler`` the very
-objects the user attached (``load_states`` would otherwise leave fresh unpickled copies).
+Nothing goes through ``Trainer.save_states``/``load_states`` and nothing is written to disk.
+The snapshot copies, for every device:
+
+- each parameter's array (BatchNorm running statistics included, which may differ per device)
+  and gradient, and its ``grad_req``;
+- every updater's optimizer states (one updater per device, plus the kvstore's own updater when
+  the kvstore does the updates), including which indices have a state at all;
+- the optimizer's attributes (learning rate, ``lr_scheduler`` *object*, ``num_update``, the
+  per-device update counters, ``rescale_grad``, momentum, ...), restored on the very optimizer
+  object the user attached;
+- the trainer's kvstore bookkeeping: a kvstore created during the range test is dropped again
+  (the next step creates and broadcasts it as it would have), and the weights a kvstore keeps
+  for its updates are written back.
+
+Copies go to host memory (``where="cpu"``, the default) or stay on each parameter's device
+(``where="device"``, faster on a GPU when its memory allows). The snapshot needs about
+``(2 + k) x`` the parameters' size per device (weights, gradients and ``k`` optimizer states
+per weight: 0 for plain SGD, 1 for momentum SGD/NAG/RMSProp, 2 for Adam).
 """
 from __future__ import annotations
 
-import os
+import copy
+import ctypes
 import random
-import shutil
-import tempfile
-from typing import Dict, List, Optional
+from typing import Any, Dict, List, Optional
 
 import numpy as np
 
 from ._mx import mx
 from .step import set_grad_req
 
+_LIB, check_call = mx.base._LIB, mx.base.check_call
+
+WHERE = ("cpu", "device")
+
 
 def _trainer_updaters(trainer) -> List:
     updaters = list(getattr(trainer, "_updaters", []) or [])
     kv = getattr(trainer, "_kvstore", None)
     kv_updater = getattr(kv, "_updater", None) if kv is not None else None
-    if kv_updater is not None and hasattr(kv_updater, "optimizer"):
+    if kv_updater is not None and hasattr(kv_updater, "states"):
         updaters.append(kv_updater)
     return updaters
+
+
+def _is_dist(kvstore) -> bool:
+    if isinstance(kvstore, str):
+        return "dist" in kvstore
+    return "dist" in getattr(kvstore, "type", "")
+
+
+def uses_kvstore(trainer) -> bool:
+    """Whether ``trainer`` has, or will create at its first step, a kvstore."""
+    if trainer._kv_initialized:
+        return trainer._kvstore is not None
+    kv = trainer._kvstore_params.get("kvstore")
+    if kv is None:
+        return False
+    if isinstance(kv, str):
+        return len(trainer._contexts or []) > 1 or "dist" in kv
+    return True
+
+
+def check_restorable(trainer) -> None:
+    """Refuse, with the reason, a trainer whose state a snapshot cannot capture.
+
+    2-bit gradient compression keeps error-feedback residuals inside the kvstore (C++), where
+    they can be neither read nor written: a range test would leave them changed.
+    """
+    if getattr(trainer, "_compression_params", None) and uses_kvstore(trainer):
+        raise ValueError(
+            "the trainer uses gradient compression ({!r}): its kvstore keeps error-feedback "
+            "residuals that cannot be read back, so a range test could not restore them. Run "
+            "the range test with a trainer without compression_params on the same net and "
+            "optimizer (the learning rate it finds carries over)".format(
+                trainer._compression_params))
+
+
+class _Copies:
+    """Copies of many NDArrays: packed into one host buffer per dtype, or left on the device.
+
+    Host copies go through ``MXNDArraySyncCopyToCPU`` straight into a numpy buffer: no MXNet
+    allocation per array, and numpy asks for huge pages on large buffers, which is most of the
+    difference on a ResNet-50 (``benchmarks/overhead.py``).
+    """
+
+    def __init__(self, arrays: List[mx.nd.NDArray], where: str):
+        self._shapes = [a.shape for a in arrays]
+        self._ctxs = [a.context for a in arrays]
+        self._items: List[Any] = [None] * len(arrays)
+        packed = []
+        for i, a in enumerate(arrays):
+            if where == "cpu" and a.stype == "default" and _numpy_dtype(a) is not None:
+                packed.append(i)
+            else:
+                self._items[i] = a.copyto(mx.cpu()) if where == "cpu" else a.copy()
+        sizes: Dict[np.dtype, int] = {}
+        for i in packed:
+            dt = _numpy_dtype(arrays[i])
+            sizes[dt] = sizes.get(dt, 0) + arrays[i].size
+        buffers = {dt: np.empty(n, dtype=dt) for dt, n in sizes.items()}
+        offsets = dict.fromkeys(sizes, 0)
+        for i in packed:
+            a = arrays[i]
+            dt = _numpy_dtype(a)
+            view = buffers[dt][offsets[dt]:offsets[dt] + a.size]
+            offsets[dt] += a.size
+            if a.size:
+                check_call(_LIB.MXNDArraySyncCopyToCPU(
+                    a.handle, view.ctypes.data_as(ctypes.c_void_p), ctypes.c_size_t(a.size)))
+            self._items[i] = view.reshape(a.shape)
+        self.nbytes = sum(b.nbytes for b in buffers.values()) + sum(
+            int(np.prod(x.shape)) * np.dtype(x.dtype).itemsize for x in self._items
+            if isinstance(x, mx.nd.NDArray))
+
+    def write(self, i: int, target: mx.nd.NDArray) -> None:
+        """Copy item ``i`` back into ``target`` (same shape), in place."""
+        item = self._items[i]
+        if isinstance(item, mx.nd.NDArray):
+            item.copyto(target)
+        elif item.size:
+            target[:] = item
+
+    def new(self, i: int) -> mx.nd.NDArray:
+        """Item ``i`` as a new array on the context it was copied from."""
+        item = self._items[i]
+        if isinstance(item, mx.nd.NDArray):
+            return item.copyto(self._ctxs[i])
+        return mx.nd.array(item, ctx=self._ctxs[i], dtype=item.dtype)
+
+    def fits(self, i: int, target) -> bool:
+        item = self._items[i]
+        return isinstance(target, mx.nd.NDArray) and target.shape == self._shapes[i] \
+            and np.dtype(target.dtype) == np.dtype(item.dtype) and target.stype == (
+                item.stype if isinstance(item, mx.nd.NDArray) else "default")
+
+
+def _numpy_dtype(a: mx.nd.NDArray):
+    try:
+        return np.dtype(a.dtype)
+    except TypeError:  # pragma: no cover - e.g. bfloat16
+        return None
+
+
+def _flatten(state, arrays: List[mx.nd.NDArray]):
+    """An updater state with each NDArray replaced by its index in ``arrays``."""
+    if isinstance(state, mx.nd.NDArray):
+        arrays.append(state)
+        return _Slot(len(arrays) - 1)
+    if isinstance(state, (tuple, list)):
+        return type(state)(_flatten(s, arrays) for s in state)
+    return copy.deepcopy(state)
+
+
+class _Slot(int):
+    """Marks where an NDArray sat in a flattened updater state."""
+
+
+def _rebuild(template, current, copies: "_Copies"):
+    """The saved state, written in place into ``current`` where the shapes allow."""
+    if isinstance(template, _Slot):
+        if copies.fits(template, current):
+            copies.write(template, current)
+            return current
+        return copies.new(template)
+    if isinstance(template, (tuple, list)):
+        cur = current if isinstance(current, (tuple, list)) and len(current) == len(
+            template) else [None] * len(template)
+        return type(template)(_rebuild(t, c, copies) for t, c in zip(template, cur))
+    return copy.deepcopy(template)
+
+
+def _copy_updater(key, recv, stored):
+    recv.copyto(stored)
+
+
+def _indices(arrays: List[mx.nd.NDArray], new: List[mx.nd.NDArray]) -> List[int]:
+    arrays.extend(new)
+    return list(range(len(arrays) - len(new), len(arrays)))
 
 
 class RandomState:
@@ -46,7 +198,7 @@ class RandomState:
 
 
 class TrainingState:
-    """Everything a range test may change on ``net`` and ``trainer``.
+    """Everything a range test may change on ``net`` and ``trainer``, held in memory.
 
     Take it after the net's parameters exist (one forward pass for deferred shapes).
 
@@ -56,119 +208,180 @@ class TrainingState:
         The parameters to save (those of the net, which includes BatchNorm running statistics).
     trainer : gluon.Trainer
         The trainer whose optimizer states, counters, learning rate and scheduler to save.
+    where : {"cpu", "device"}, default "cpu"
+        Keep the copies in host memory, or on each parameter's own device.
     """
 
-    def __init__(self, params, trainer):
+    def __init__(self, params, trainer, where: str = "cpu"):
+        if where not in WHERE:
+            raise ValueError("snapshot must be one of {}, got {!r}".format(WHERE, where))
         self._params = list(params)
         self._trainer = trainer
-        self._data: Dict[str, List[mx.nd.NDArray]] = {}
-        self._grad: Dict[str, List[mx.nd.NDArray]] = {}
-        self._grad_req = {p.name: p.grad_req for p in self._params}
+        self._where = where
         for p in self._params:
             if p._data is None:
                 raise RuntimeError(
                     "parameter {} has no data yet: snapshot after the first forward "
                     "pass".format(p.name))
+        check_restorable(trainer)
+        if not trainer._kv_initialized and _is_dist(trainer._kvstore_params.get("kvstore")):
+            # Distributed workers must start (and be restored) from the same weights: create
+            # the kvstore now, which broadcasts rank 0's parameters, so that every worker's
+            # snapshot holds the synchronised copies. A dist kvstore cannot be reset later.
+            trainer._init_kvstore()
+            trainer._init_params()
+        mx.nd.waitall()
+        self._kv = dict(initialized=trainer._kv_initialized, kvstore=trainer._kvstore,
+                        update_on_kvstore=trainer._update_on_kvstore,
+                        distributed=trainer._distributed,
+                        params_to_init=list(trainer._params_to_init))
+        self._grad_req = {p.name: p.grad_req for p in self._params}
+        arrays: List[mx.nd.NDArray] = []
+        self._data: List[List[int]] = []
+        self._grad: List[Optional[List[int]]] = []
+        for p in self._params:
+            self._data.append(_indices(arrays, p.list_data()))
+            self._grad.append(_indices(arrays, p.list_grad()) if p.grad_req != "null" else None)
         self._optimizer = trainer._optimizer
-        self._lr_scheduler = self._optimizer.lr_scheduler
-        self._lr = self._optimizer.lr
+        opt = self._optimizer
+        self._opt_dict = dict(opt.__dict__)
+        self._counts = {dev: (counts, dict(counts))
+                        for dev, counts in opt._all_index_update_counts.items()}
+        self._current_counts = (opt._index_update_count, dict(opt._index_update_count))
         # mx.contrib.amp's dynamic loss scaler: its scale changes as steps overflow or not.
         scaler = getattr(trainer, "_amp_loss_scaler", None)
         self._amp = (scaler, dict(scaler.__dict__), trainer._scale) if scaler is not None \
             else None
-        self._tmpdir: Optional[str] = tempfile.mkdtemp(prefix="gluon_lr_")
-        self._states_file = os.path.join(self._tmpdir, "trainer.states")
-        # save_states first: it initialises the kvstore and broadcasts the parameters, so on
-        # several devices or distributed workers the copies saved below are the synchronised
-        # ones. The scheduler is detached while pickling (a user's scheduler need not be
-        # picklable for a range test) and re-attached by identity afterwards.
-        self._optimizer.lr_scheduler = None
-        try:
-            trainer.save_states(self._states_file)
-        except BaseException:
-            self._optimizer.lr_scheduler = self._lr_scheduler
-            self.discard()
-            raise
-        self._optimizer.lr_scheduler = self._lr_scheduler
+        self._updaters = [(u, {k: _flatten(v, arrays) for k, v in u.states.items()},
+                           dict(u.states_synced), u.optimizer)
+                          for u in _trainer_updaters(trainer)]
+        self._copies: Optional[_Copies] = _Copies(arrays, where)
         mx.nd.waitall()
-        for p in self._params:
-            self._data[p.name] = [arr.copy() for arr in p.list_data()]
-            if p.grad_req != "null":
-                self._grad[p.name] = [g.copy() for g in p.list_grad()]
-        mx.nd.waitall()
+        self._live = True
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the copies (parameters, gradients and optimizer states)."""
+        return self._copies.nbytes if self._copies is not None else 0
 
     def restore(self, detach: bool = False) -> None:
-        """Put parameters, gradients' ``grad_req``, optimizer states and scheduler back.
+        """Put parameters, gradients, ``grad_req``, optimizer states, counters and the
+        scheduler back.
 
         Parameters
         ----------
         detach : bool, default False
             For a distributed worker whose peers died: engine operations waiting for them will
-            never finish, so wait for nothing and give every parameter fresh arrays holding the
-            saved values, instead of writing into arrays that a stuck operation still owns.
+            never finish, so wait for nothing and give every parameter (and every optimizer
+            state) fresh arrays holding the saved values, instead of writing into arrays that a
+            stuck operation still owns.
         """
-        if self._tmpdir is None:
+        if not self._live:
             raise RuntimeError("this state was discarded and cannot be restored")
         if detach:
             self._restore_detached()
             return
+        trainer = self._trainer
         mx.nd.waitall()  # finish pending steps before overwriting their outputs
-        for p in self._params:
+        copies = self._copies
+        for k, p in enumerate(self._params):
             # keeping the gradient arrays: a training loop may hold on to p.grad()
             set_grad_req(p, self._grad_req[p.name])
-            # set_data keeps a kvstore's own copy in step with the devices' copies.
-            p.set_data(self._data[p.name][0])
-        self._trainer.load_states(self._states_file)
-        # load_states may re-initialise the kvstore, which broadcasts device 0's copy of every
-        # parameter; copies that legitimately differ per device (BatchNorm running statistics)
-        # are put back one by one.
-        for p in self._params:
-            for arr, saved in zip(p.list_data(), self._data[p.name]):
-                saved.copyto(arr)
-            for g, saved in zip(p.list_grad() if p.name in self._grad else [],
-                                self._grad.get(p.name, [])):
-                saved.copyto(g)
-        self._rebind_optimizer()
+            # In place, device by device: set_data would reset (and, with a user's KVStore
+            # object, break) the kvstore, and would copy device 0's BatchNorm statistics over
+            # the others'.
+            for arr, i in zip(p.list_data(), self._data[k]):
+                copies.write(i, arr)
+            if self._grad[k] is not None:
+                for g, i in zip(p.list_grad(), self._grad[k]):
+                    copies.write(i, g)
+        self._restore_optimizer()
+        self._restore_updaters()
+        self._restore_kvstore()
+        self._restore_amp()
+        mx.nd.waitall()
+
+    def _restore_amp(self) -> None:
         if self._amp is not None:
             scaler, saved, scale = self._amp
             scaler.__dict__.update(saved)
             self._trainer._scale = scale
-        mx.nd.waitall()
 
     def _restore_detached(self) -> None:
-        for p in self._params:
+        copies = self._copies
+        for k, p in enumerate(self._params):
             p._grad_req = self._grad_req[p.name]
-            p._data = [saved.copy() for saved in self._data[p.name]]
+            p._data = [copies.new(i) for i in self._data[k]]
             p._init_grad()  # fresh gradient arrays, attached to the fresh data
-            for g, saved in zip(p._grad or [], self._grad.get(p.name, [])):
-                saved.copyto(g)
-        self._trainer.load_states(self._states_file)  # unpickles fresh optimizer states
-        self._rebind_optimizer()
+            if self._grad[k] is not None:
+                for g, i in zip(p._grad or [], self._grad[k]):
+                    copies.write(i, g)
+        self._restore_optimizer(fresh=True)
+        self._restore_updaters(fresh=True)
+        self._restore_amp()
 
-    def _rebind_optimizer(self) -> None:
-        trainer, original = self._trainer, self._optimizer
-        loaded = trainer._optimizer
-        if loaded is not original:
-            state = dict(loaded.__dict__)
-            state["param_dict"] = loaded.param_dict
-            original.__dict__.clear()
-            original.__dict__.update(state)
-            trainer._optimizer = original
-            for updater in _trainer_updaters(trainer):
-                updater.optimizer = original
-        original.lr_scheduler = self._lr_scheduler
-        original.lr = self._lr
+    def _restore_updaters(self, fresh: bool = False) -> None:
+        copies, saved = self._copies, {id(u) for u, _, _, _ in self._updaters}
+        for updater in _trainer_updaters(self._trainer):
+            if id(updater) not in saved:  # created by the range test (a new kvstore's)
+                updater.states, updater.states_synced = {}, {}
+        for updater, states, synced, optimizer in self._updaters:
+            current = {} if fresh else updater.states
+            updater.states = {k: _rebuild(v, current.get(k), copies)
+                              for k, v in states.items()}
+            updater.states_synced = dict(synced)
+            updater.optimizer = optimizer
+
+    def _restore_optimizer(self, fresh: bool = False) -> None:
+        opt = self._optimizer
+        opt.__dict__.clear()
+        opt.__dict__.update(self._opt_dict)
+        for counts, saved in self._counts.values():
+            counts.clear()
+            counts.update(saved)
+        opt._all_index_update_counts = {dev: counts for dev, (counts, _) in self._counts.items()}
+        current, saved = self._current_counts
+        current.clear()
+        current.update(saved)
+        opt._index_update_count = current
+        self._trainer._optimizer = opt
+
+    def _restore_kvstore(self) -> None:
+        trainer, kv = self._trainer, self._kv
+        if not kv["initialized"]:
+            if trainer._kv_initialized and isinstance(
+                    trainer._kvstore_params.get("kvstore"), (str, type(None))):
+                # Created by the range test: drop it, so that the next step creates it afresh
+                # and broadcasts the parameters exactly as it would have.
+                trainer._reset_kvstore()
+                trainer._params_to_init = list(kv["params_to_init"])
+                return
+            # A KVStore object cannot be initialised twice: keep it initialised, and write the
+            # weights it keeps for its updates back (below).
+        elif trainer._kvstore is not kv["kvstore"]:
+            trainer._kvstore = kv["kvstore"]
+            trainer._kv_initialized = kv["initialized"]
+            trainer._update_on_kvstore = kv["update_on_kvstore"]
+            trainer._distributed = kv["distributed"]
+            trainer._params_to_init = list(kv["params_to_init"])
+        store = trainer._kvstore
+        if store is None or not trainer._update_on_kvstore or _is_dist(store):
+            return
+        # The kvstore applies the optimizer to its own copy of each weight and hands that copy
+        # back after every step: write the saved weights into it, with a copying updater
+        # standing in for the optimizer for one push.
+        updater = store._updater
+        store._set_updater(_copy_updater)
+        try:
+            for p in self._params:
+                if p.name in trainer._param2idx and p._data is not None:
+                    store.push(trainer._param2idx[p.name], p.list_data()[0])
+            mx.nd.waitall()
+        finally:
+            store._set_updater(updater)
 
     def discard(self) -> None:
-        """Remove the temporary directory; the state can no longer be restored."""
-        if self._tmpdir is not None:
-            shutil.rmtree(self._tmpdir, ignore_errors=True)
-            self._tmpdir = None
-        self._data = {}
-        self._grad = {}
-
-    def __del__(self):  # pragma: no cover - best effort clean-up
-        try:
-            self.discard()
-        except Exception:
-            pass
+        """Free the copies; the state can no longer be restored."""
+        self._live = False
+        self._copies = None
+        self._updaters = []
