@@ -39,7 +39,7 @@ setup(
         "pandas": ["pandas"],
         "dev": ["pytest", "pandas", "scikit-learn", "mlxtend", "gluoncv==0.10.5.post0",
                 "sphinx", "sphinx-gallery", "numpydoc", "jupytext", "nbconvert", "ipykernel",
-                "ipywidgets"],
+                "ipywidgets", "hypothesis"],
         # Jupyter: the tqdm.auto progress widget, and running the generated notebooks.
         "notebook": ["ipywidgets", "ipykernel", "nbconvert", "jupytext"],
     },

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import math
+import numbers
 import sys
 import time
 import warnings
@@ -20,6 +21,12 @@ from .suggest import check_rule_name
 logger = logging.getLogger(__name__)
 
 STEP_MODES = ("exp", "linear")
+# A range test takes tens to a few thousand steps; far beyond that is a typo, refused before
+# the sweep's arrays are allocated.
+MAX_NUM_ITER = 1_000_000
+# MXNet hands learning rates to its kernels as float32: outside the normal float32 range a rate
+# becomes 0 or inf inside the first step.
+LR_RANGE = (1.2e-38, 3.4e38)
 
 
 def _number(name: str, value) -> float:
@@ -56,11 +63,17 @@ def lr_sweep(start_lr: float, end_lr: float, num_iter: int, step_mode: str = "ex
     if end_lr <= start_lr:
         raise ValueError("end_lr must be greater than start_lr={!r}, got {!r}".format(
             start_lr, end_lr))
+    for name, value in (("start_lr", start_lr), ("end_lr", end_lr)):
+        if not LR_RANGE[0] <= value <= LR_RANGE[1]:
+            raise ValueError("{} must be in [{:.2g}, {:.2g}] (MXNet computes in float32), got "
+                             "{!r}".format(name, LR_RANGE[0], LR_RANGE[1], value))
     num_iter = _positive_int("num_iter", num_iter, minimum=2)
+    if num_iter > MAX_NUM_ITER:
+        raise ValueError("num_iter must be <= {}, got {!r}".format(MAX_NUM_ITER, num_iter))
     if step_mode not in STEP_MODES:
         raise ValueError("step_mode must be one of {}, got {!r}".format(STEP_MODES, step_mode))
     t = np.arange(num_iter, dtype=np.float64) / (num_iter - 1)
-    if step_mode == "exp":
+    if step_mode == "exp":  # finite: the ratio of two float32-range rates fits a float64
         return start_lr * (end_lr / start_lr) ** t
     return start_lr + (end_lr - start_lr) * t
 
@@ -94,9 +107,10 @@ class Sweep:
                  stopping: Optional[Callable[[int, float], bool]] = None,
                  suggest: str = "auto", progress: Optional[bool] = None):
         self.lrs = lr_sweep(start_lr, end_lr, num_iter, step_mode)
-        if isinstance(smoothing, bool) or not isinstance(smoothing, (int, float)) \
+        if isinstance(smoothing, bool) or not isinstance(smoothing, numbers.Real) \
                 or not 0.0 <= smoothing < 1.0:
             raise ValueError("smoothing must be a number in [0, 1), got {!r}".format(smoothing))
+        smoothing = float(smoothing)  # numpy scalars too
         check_rule_name(suggest)
         if stopping is None:
             stopping = LRFinderStoppingCriteria(smoothing=smoothing)
@@ -310,6 +324,7 @@ class LRFinder:
         try:
             first = next(batches)
             learner.step.check(first)
+            learner.check_labels(first)
             state = learner.snapshot(snapshot)
             learner.prepare_sweep(accumulate)
             sweep.start()

@@ -12,6 +12,8 @@ from .dist import check_timeout, coordinator
 from .dist import is_dist as _is_dist
 from .finder import LRFinder
 from .state import TrainingState, check_restorable
+from .validate import (check_class_labels, check_kvstore, check_loader_split, check_optimizer,
+                       check_optimizer_params)
 from .step import TrainingStep, first_line, mean_loss  # noqa: F401  (mean_loss re-exported)
 
 gluon = mx.gluon
@@ -149,6 +151,8 @@ class Learner:
             raise TypeError("loss must be callable as loss(output, label), got {!r}".format(loss))
         if optimizer_params is not None and not isinstance(optimizer_params, dict):
             raise TypeError("optimizer_params must be a dict, got {!r}".format(optimizer_params))
+        check_optimizer_params(optimizer_params)
+        check_kvstore(kvstore)
         if trainer is not None:
             if not isinstance(trainer, gluon.Trainer):
                 raise TypeError("trainer must be a gluon.Trainer, got {}".format(
@@ -174,6 +178,8 @@ class Learner:
             elif not isinstance(optimizer, mx.optimizer.Optimizer):
                 raise TypeError("optimizer must be a name or an mx.optimizer.Optimizer, got "
                                 "{!r}".format(optimizer))
+            else:
+                check_optimizer(optimizer, "optimizer")
         self.dist_timeout = check_timeout(dist_timeout)
         self.data = data
         self.loss = loss
@@ -193,6 +199,7 @@ class Learner:
             make_batches(data, batch_size).close()
             self.batch_size = batch_size
             self.ctx = self._init_net(_as_contexts(ctx))
+            check_loader_split(data, len(self.ctx))
         if trainer is None:
             trainer = gluon.Trainer(net.collect_params(), optimizer, optimizer_params or None,
                                     kvstore=kvstore,
@@ -246,6 +253,7 @@ class Learner:
                 "update_on_kvstore=False) for the range test (and, if you like, for training)"
                 .format(config.get("update_on_kvstore")))
         check_restorable(trainer)
+        check_optimizer(trainer.optimizer)
         own = {p.name for p in self.net.collect_params().values() if p.grad_req != "null"}
         theirs = {p.name for p in trainer._params}
         if not theirs or not theirs <= set(self.net.collect_params().keys()):
@@ -300,6 +308,25 @@ class Learner:
         letting an MXNet error surface from deep inside the first training step.
         """
         self.step.check(_one(batch))
+
+    def check_labels(self, batch) -> None:
+        """With a softmax cross-entropy on class indices, every label must be a class.
+
+        The labels of ``(X, y)`` data are all checked; those of other data on ``batch``.
+        """
+        loss = self.loss
+        if not (isinstance(loss, gluon.loss.SoftmaxCrossEntropyLoss)
+                and getattr(loss, "_sparse_label", False)):
+            return
+        inputs, label = self.step.unpack(batch)
+        out = self.step.forward(tuple(x[:1].as_in_context(self.ctx[0]) for x in inputs))
+        if not isinstance(out, nd.NDArray) or not isinstance(label, nd.NDArray):
+            return
+        classes = out.shape[getattr(loss, "_axis", -1)]
+        data = self.data
+        if isinstance(data, (tuple, list)) and len(data) == 2 and self.step.batch_fn is None:
+            label = data[1]
+        check_class_labels(label, classes)
 
     def snapshot(self, where: str = "cpu") -> TrainingState:
         """Save net and trainer (in host memory, or ``where="device"``) so that

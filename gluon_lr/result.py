@@ -159,29 +159,44 @@ class LRFinderResult:
 
     # ---- export --------------------------------------------------------------------------
     def to_dict(self) -> Dict[str, Any]:
-        """Everything needed to rebuild this result (JSON-safe: non-finite losses as None)."""
+        """Everything needed to rebuild this result (JSON-safe: non-finite numbers as None)."""
         return {
             "format": _FORMAT_VERSION,
-            "lrs": [float(v) for v in self.lrs],
-            "losses": [float(v) if math.isfinite(v) else None for v in self.losses],
+            "lrs": [_finite_or_none(v) for v in self.lrs],
+            "losses": [_finite_or_none(v) for v in self.losses],
             "stop_reason": self.stop_reason,
             "smoothing": self.smoothing,
             "suggest": self.rule,
             "lr": self.lr,
-            "meta": dict(self.meta),
+            "meta": _json_safe(dict(self.meta)),
         }
 
     @classmethod
     def from_dict(cls, d: Dict[str, Any]) -> "LRFinderResult":
+        """Rebuild a result from :meth:`to_dict`; anything malformed is a ``ValueError``."""
         if not isinstance(d, dict) or "lrs" not in d or "losses" not in d:
             raise ValueError("not a saved LRFinderResult: a dict with 'lrs' and 'losses' is "
                              "needed")
-        losses = [math.nan if v is None else float(v) for v in d["losses"]]
+        lrs, losses = _numbers("lrs", d["lrs"]), _numbers("losses", d["losses"])
+        stop_reason, rule = d.get("stop_reason", "num_iter"), d.get("suggest", "auto")
+        for key, value in (("stop_reason", stop_reason), ("suggest", rule)):
+            if not isinstance(value, str):
+                raise ValueError("{} must be a string, got {}".format(key, _short(value)))
+        smoothing = d.get("smoothing", 0.98)
+        if isinstance(smoothing, bool) or not isinstance(smoothing, (int, float)) or not (
+                0.0 <= _as_float("smoothing", smoothing) < 1.0):
+            raise ValueError("smoothing must be a number in [0, 1), got {}".format(
+                _short(smoothing)))
+        meta = d.get("meta", {})
+        if not isinstance(meta, dict) or not all(isinstance(k, str) for k in meta):
+            raise ValueError("meta must be an object with string keys")
+        clash = sorted(set(meta) & {"lrs", "losses", "stop_reason", "smoothing", "suggest"})
+        if clash:
+            raise ValueError("meta may not hold {!r}".format(clash[0]))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            return cls(d["lrs"], losses, stop_reason=d.get("stop_reason", "num_iter"),
-                       smoothing=d.get("smoothing", 0.98), suggest=d.get("suggest", "auto"),
-                       **d.get("meta", {}))
+            return cls(lrs, losses, stop_reason=stop_reason, smoothing=float(smoothing),
+                       suggest=rule, **meta)
 
     def to_json(self, path: Optional[str] = None) -> str:
         """The result as JSON text; also written to ``path`` when given."""
@@ -193,9 +208,18 @@ class LRFinderResult:
 
     @classmethod
     def from_json(cls, path: str) -> "LRFinderResult":
-        """Load a result saved by :meth:`to_json`."""
+        """Load a result saved by :meth:`to_json`.
+
+        Raises ``ValueError`` for anything that is not a saved result (bad JSON, numbers
+        beyond a float, nesting deeper than Python's recursion limit, wrong fields), and
+        ``OSError`` when the file cannot be read.
+        """
         with open(os.fspath(path), encoding="utf-8") as f:
-            return cls.from_dict(json.load(f))
+            try:
+                doc = json.load(f)
+            except RecursionError:
+                raise ValueError("not a saved LRFinderResult: JSON nested too deeply") from None
+        return cls.from_dict(doc)
 
     def _columns(self) -> Dict[str, np.ndarray]:
         with np.errstate(all="ignore"):
@@ -325,6 +349,56 @@ _SCHEDULE_ARGS = {
     "triangular2": _cyclic_args,
     "exp_range": lambda r, lr, total, spe: _cyclic_args(r, lr, total, spe, gamma=True),
 }
+
+
+def _finite_or_none(v) -> Optional[float]:
+    v = float(v)
+    return v if math.isfinite(v) else None
+
+
+def _json_safe(value):
+    """``value`` with numpy scalars as Python numbers and non-finite floats as None."""
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return _finite_or_none(value)
+    if value is None or isinstance(value, str):
+        return value
+    return str(value)
+
+
+def _short(value) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _as_float(name: str, value) -> float:
+    try:
+        return float(value)
+    except OverflowError:
+        raise ValueError("{} holds a number beyond the float range: {}".format(
+            name, _short(value))) from None
+
+
+def _numbers(name: str, values) -> list:
+    """A saved curve: a list of numbers, None standing for a non-finite value."""
+    if not isinstance(values, list):
+        raise ValueError("{} must be a list of numbers, got {}".format(name, type(values).__name__))
+    out = []
+    for i, v in enumerate(values):
+        if v is None:
+            out.append(math.nan)
+        elif isinstance(v, bool) or not isinstance(v, (int, float)):
+            raise ValueError("{}[{}] must be a number or null, got {}".format(name, i, _short(v)))
+        else:
+            out.append(_as_float("{}[{}]".format(name, i), v))
+    return out
 
 
 def _curve(lrs, losses) -> Tuple[np.ndarray, np.ndarray]:

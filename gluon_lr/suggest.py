@@ -11,6 +11,7 @@ their answers can be compared with ours. ``"auto"`` is gluon_lr's default; see :
 """
 from __future__ import annotations
 
+import bisect
 import math
 from typing import Callable, Dict, Optional, Sequence, Tuple
 
@@ -128,15 +129,20 @@ def valley(lrs, losses) -> float:
     """fast.ai's longest-valley rule: 1/3 + 1/6 of the way into the longest decreasing run."""
     x, y = _peer_curve(lrs, losses)
     n = y.size
-    lds = [1] * n
-    max_start, max_end = 0, 0
-    for i in range(1, n):
-        for j in range(i):
-            if y[i] < y[j] and lds[i] < lds[j] + 1:
-                lds[i] = lds[j] + 1
-            if lds[max_end] < lds[i]:
-                max_end = i
-                max_start = max_end - lds[max_end]
+    # fast.ai's O(n^2) loop computes, for every i, the length of the longest strictly
+    # decreasing subsequence ending at i, and keeps the first i where that length is largest.
+    # Patience sorting on -y gives the same lengths in O(n log n): tails[k] is the smallest
+    # last value (of -y) of an increasing subsequence of length k + 1 seen so far.
+    tails: list = []
+    max_start, max_end, best = 0, 0, 1
+    for i, v in enumerate((-y).tolist()):
+        k = bisect.bisect_left(tails, v)
+        if k == len(tails):
+            tails.append(v)
+        else:
+            tails[k] = v
+        if k + 1 > best:
+            best, max_end, max_start = k + 1, i, i - (k + 1)
     if max_end == 0:
         raise NoSuggestion("the loss never decreased: lower start_lr")
     sections = (max_end - max_start) / 3
