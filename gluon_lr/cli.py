@@ -56,6 +56,34 @@ def _non_negative_float(text: str) -> float:
     return _positive_float(text)
 
 
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("expected a whole number, got {!r}".format(text))
+    if not 0 <= value < 2 ** 32:
+        raise argparse.ArgumentTypeError("expected a seed in [0, 2**32), got {}".format(value))
+    return value
+
+
+# Schedules are sampled at every step (plot, JSON): beyond this many steps that is a typo.
+MAX_STEPS = 10_000_000
+
+
+def _check_steps(total: int, what: str) -> None:
+    if total > MAX_STEPS:
+        raise CLIError("{} is {:,} steps; at most {:,} are supported (the schedule is sampled "
+                       "at every step)".format(what, total, MAX_STEPS))
+
+
+def _check_folder_of(path: str, flag: str) -> None:
+    """Fail before any work when ``path`` cannot be written: its folder is missing."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise CLIError("cannot write {} ({}): folder {} does not exist".format(path, flag,
+                                                                             folder))
+
+
 def _key_value(text: str):
     if "=" not in text or not text.split("=", 1)[0].strip():
         raise argparse.ArgumentTypeError("expected key=value, got {!r}".format(text))
@@ -167,7 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
     find.add_argument("--mark", default=None, metavar="RULES",
                       help="rules to mark on the plot: 'all' or comma-separated names "
                            "(default: the --suggest rule, with the suggested range shaded)")
-    find.add_argument("--seed", type=int, default=0,
+    find.add_argument("--seed", type=_seed, default=0,
                       help="seed of MXNet's and numpy's generators (default: %(default)s)")
     find.add_argument("--ctx", default="cpu",
                       help="cpu, gpu:0 or a list such as gpu:0,gpu:1 (default: %(default)s)")
@@ -272,18 +300,29 @@ def _load_data(spec: str):
         return datasets.load(spec)
     if not os.path.isfile(spec):
         raise CLIError("data file not found: {}".format(spec))
+    from .datafiles import check_recordio, load_npz, quiet_unraisable
     if spec.endswith(".npz"):
-        with np.load(spec) as f:
-            if "x" not in f or "y" not in f:
-                raise CLIError("{} must hold arrays named x and y".format(spec))
-            return f["x"].astype(np.float32), f["y"].astype(np.float32)
+        try:
+            return load_npz(spec)  # never unpickles; sizes checked before allocating
+        except ValueError as err:
+            raise CLIError(str(err))
+        except MemoryError:
+            raise CLIError("{} does not fit in memory".format(spec))
+        except OSError as err:
+            raise CLIError("cannot read {}: {}".format(spec, err.strerror or err))
     if spec.endswith(".rec"):
         from ._mx import mx
+        from .step import first_line
         try:
-            ds = mx.gluon.data.vision.ImageRecordDataset(spec)
-            images, labels = zip(*[ds[i] for i in range(len(ds))])
+            check_recordio(spec)
+            with quiet_unraisable():
+                ds = mx.gluon.data.vision.ImageRecordDataset(spec)
+                images, labels = zip(*[ds[i] for i in range(len(ds))])
+        except ValueError as err:
+            raise CLIError(str(err))
         except Exception as err:
-            raise CLIError("cannot read {} as a RecordIO image file: {}".format(spec, err))
+            raise CLIError("cannot read {} as a RecordIO image file: {}".format(
+                spec, first_line(err)))
         if len({im.shape for im in images}) != 1:
             raise CLIError("{}: images have different sizes; resize them first".format(spec))
         X = np.stack([im.asnumpy() for im in images]).transpose(0, 3, 1, 2) / 255.0
@@ -381,6 +420,13 @@ def _cmd_find(args) -> int:
         raise CLIError("--schedule needs --epochs N (the training length it is for)")
     mark = _marks(args.mark)
     ctx = _contexts(args.ctx)
+    from .finder import lr_sweep
+    try:  # the rates and the number of steps, before any data is read
+        lr_sweep(args.start_lr, args.end_lr, args.num_iter, args.step_mode)
+    except (ValueError, TypeError) as err:
+        raise CLIError(str(err))
+    if os.path.exists(args.out) and not os.path.isdir(args.out):
+        raise CLIError("--out {} is a file, not a folder".format(args.out))
     X, y = _load_data(args.data)
     from .losses import KINDS, loss_for_labels
     try:
@@ -425,6 +471,8 @@ def _cmd_find(args) -> int:
     schedule = None
     if args.schedule:
         total = args.epochs * learner.steps_per_epoch
+        _check_steps(total, "--epochs {} x {} steps per epoch".format(
+            args.epochs, learner.steps_per_epoch))
         try:
             schedule = result.schedule(args.schedule, total_steps=total)
         except ValueError as err:
@@ -561,6 +609,8 @@ _SCHEDULE_ARGS = ("lr", "max_lr", "min_lr", "start_lr", "gamma", "pct_start", "d
 def _cmd_schedule(args) -> int:
     import inspect
     from .schedules import SCHEDULES, get_schedule, plot_schedule
+    _check_steps(args.total_steps, "--total-steps")
+    _check_folder_of(args.out, "--out")
     factory = SCHEDULES[args.name]
     accepted = set(inspect.signature(factory).parameters)
     kwargs = {k: getattr(args, k) for k in _SCHEDULE_ARGS if getattr(args, k) is not None}

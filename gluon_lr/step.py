@@ -35,6 +35,11 @@ def mean_loss(losses: Sequence[nd.NDArray], ctx: mx.Context) -> nd.NDArray:
 def first_line(err: BaseException) -> str:
     """The first non-empty line of an error message (MXNet's carry whole stack traces)."""
     lines = [ln.strip() for ln in str(err).splitlines() if ln.strip()]
+    if lines and lines[0].startswith("Traceback"):
+        # MXNet's C++ errors: "Traceback ...", "File ...", then the message itself.
+        lines = [ln for ln in lines[1:] if not ln.startswith("File ")] or lines
+        if lines[0].startswith("MXNetError: "):
+            lines[0] = lines[0][len("MXNetError: "):]
     return lines[0] if lines else type(err).__name__
 
 
