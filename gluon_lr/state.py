@@ -172,6 +172,23 @@ def _rebuild(template, current, copies: "_Copies"):
     return copy.deepcopy(template)
 
 
+_COUNTERS = ("_all_index_update_counts", "_index_update_count")
+_PLAIN = (type(None), bool, int, float, complex, str, bytes, np.generic)
+
+
+def _plain(value, depth: int = 0) -> bool:
+    """Whether ``value`` is plain data that a deep copy captures (no arrays, no objects)."""
+    if isinstance(value, _PLAIN):
+        return True
+    if depth > 8:
+        return False
+    if isinstance(value, dict):
+        return all(_plain(k, depth + 1) and _plain(v, depth + 1) for k, v in value.items())
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return all(_plain(v, depth + 1) for v in value)
+    return False
+
+
 def _copy_updater(key, recv, stored):
     recv.copyto(stored)
 
@@ -244,7 +261,14 @@ class TrainingState:
             self._grad.append(_indices(arrays, p.list_grad()) if p.grad_req != "null" else None)
         self._optimizer = trainer._optimizer
         opt = self._optimizer
+        # Attributes: plain data (numbers, strings, containers of them: an LR-free
+        # optimizer's step bookkeeping) is deep-copied, NDArrays are copied with the rest, and
+        # everything else (param_dict, the lr_scheduler object, ...) is kept by identity.
         self._opt_dict = dict(opt.__dict__)
+        self._opt_plain = {k: copy.deepcopy(v) for k, v in self._opt_dict.items()
+                           if k not in _COUNTERS and _plain(v)}
+        self._opt_arrays = {k: _indices(arrays, [v])[0] for k, v in self._opt_dict.items()
+                            if isinstance(v, mx.nd.NDArray)}
         self._counts = {dev: (counts, dict(counts))
                         for dev, counts in opt._all_index_update_counts.items()}
         self._current_counts = (opt._index_update_count, dict(opt._index_update_count))
@@ -336,6 +360,10 @@ class TrainingState:
         opt = self._optimizer
         opt.__dict__.clear()
         opt.__dict__.update(self._opt_dict)
+        for key, value in self._opt_plain.items():
+            opt.__dict__[key] = copy.deepcopy(value)
+        for key, i in self._opt_arrays.items():
+            opt.__dict__[key] = _rebuild(_Slot(i), opt.__dict__[key], self._copies)
         for counts, saved in self._counts.values():
             counts.clear()
             counts.update(saved)

@@ -224,3 +224,35 @@ def test_compare_schedules_leaves_the_rng_with_a_shuffling_val_loader(data):
     learner.compare_schedules(result, candidates=("constant", "cosine"), val_data=val,
                               budget_steps=4, rungs=1)
     np.testing.assert_array_equal(np.random.get_state()[1], before)
+
+
+@mx.optimizer.Optimizer.register
+class CountingSGD(mx.optimizer.SGD):
+    """SGD that keeps plain bookkeeping and an NDArray on itself, changed at every update."""
+
+    def __init__(self, **kw):
+        super().__init__(**kw)
+        self.calls = {"n": 0}
+        self.total = mx.nd.zeros((1,))
+
+    def update_multi_precision(self, index, weight, grad, state):
+        self.calls["n"] += 1
+        self.total += 1
+        super().update_multi_precision(index, weight, grad, state)
+
+
+def test_optimizer_attributes_are_restored_deeply_and_more_than_once(data):
+    net = make_net()
+    trainer = gluon.Trainer(net.collect_params(), CountingSGD(learning_rate=0.1, momentum=0.9))
+    X, y = data
+    train_steps(net, trainer, X, y, 1)
+    opt = trainer.optimizer
+    calls, total = dict(opt.calls), opt.total.asnumpy().copy()
+    state = TrainingState(net.collect_params().values(), trainer)
+    for _ in range(2):  # compare_schedules restores one snapshot once per candidate
+        train_steps(net, trainer, X, y, 2)
+        assert opt.calls != calls
+        state.restore()
+        assert trainer.optimizer is opt and opt.calls == calls
+        np.testing.assert_array_equal(opt.total.asnumpy(), total)
+    state.discard()
