@@ -33,14 +33,16 @@ def _header(f) -> Tuple[tuple, np.dtype, int]:
 
 
 def load_npz(path: str) -> Tuple[np.ndarray, np.ndarray]:
-    """``x`` (float32) and ``y`` (float32 class indices) from a ``.npz`` file.
+    """``x`` and ``y`` (both float32) from a ``.npz`` file.
+
+    What ``y`` must hold (class indices, targets) depends on the loss and is checked there.
 
     Raises
     ------
     ValueError
         For a file that is not a ``.npz`` archive (a pickle, a ``.npy``, a truncated zip),
-        arrays of objects or strings, sizes that do not match the file, ``y`` that is not
-        whole non-negative numbers, or ``x`` and ``y`` of different lengths.
+        arrays of objects or strings, sizes that do not match the file, non-finite values,
+        or ``x`` and ``y`` of different lengths.
     """
     with open(path, "rb") as f:
         head = f.read(8)
@@ -89,19 +91,17 @@ def load_npz(path: str) -> Tuple[np.ndarray, np.ndarray]:
                 raise ValueError("{}: array {} is truncated".format(path, key))
             arrays[key] = np.frombuffer(data, dtype=dtype).reshape(shape)
     x, y = arrays["x"], arrays["y"]
-    if x.ndim < 2 or y.ndim != 1 or len(x) != len(y) or len(y) == 0:
-        raise ValueError("{}: x must be (samples, features...) and y (samples,) with the same "
-                         "number of samples, got shapes {} and {}".format(path, x.shape, y.shape))
+    if x.ndim < 2 or y.ndim < 1 or len(x) != len(y) or len(y) == 0:
+        raise ValueError("{}: x must be (samples, features...) and y (samples, ...) with the "
+                         "same number of samples, got shapes {} and {}".format(
+                             path, x.shape, y.shape))
     with np.errstate(all="ignore"):
-        x = x.astype(np.float32)
-        yf = y.astype(np.float64)
-    if not np.isfinite(x).all():
-        raise ValueError("{}: x holds NaN or infinite values".format(path))
-    bad = ~np.isfinite(yf) | (yf < 0) | (yf != np.round(yf))
-    if bad.any():
-        raise ValueError("{}: y must be class indices 0, 1, 2, ..., got {!r}".format(
-            path, float(yf[bad][0])))
-    return x, yf.astype(np.float32)
+        x, y = x.astype(np.float32), y.astype(np.float32)
+    for key, arr in (("x", x), ("y", y)):
+        if not np.isfinite(arr).all():
+            raise ValueError("{}: {} holds NaN or infinite values (or numbers beyond "
+                             "float32)".format(path, key))
+    return x, y
 
 
 def check_recordio(path: str) -> None:

@@ -87,7 +87,9 @@ def test_string_x_and_negative_y(tmp_path, capsys):
     np.savez(path, x=np.array([["a", "b"]] * 16), y=y)
     one_line_error(capsys, find(path, tmp_path), "array x must be numeric, got dtype <U1")
     np.savez(path, x=X, y=-y - 1)
-    one_line_error(capsys, find(path, tmp_path), "y must be class indices 0, 1, 2, ..., got -")
+    one_line_error(capsys, find(path, tmp_path), "--loss")  # not class indices: which loss?
+    np.savez(path, x=X, y=np.full(16, np.inf))
+    one_line_error(capsys, find(path, tmp_path), "y holds NaN or infinite values")
 
 
 def test_header_declaring_1e10_floats_is_refused_before_allocating(tmp_path, capsys):
