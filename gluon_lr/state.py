@@ -363,7 +363,8 @@ class TrainingState:
         for key, value in self._opt_plain.items():
             opt.__dict__[key] = copy.deepcopy(value)
         for key, i in self._opt_arrays.items():
-            opt.__dict__[key] = _rebuild(_Slot(i), opt.__dict__[key], self._copies)
+            opt.__dict__[key] = _rebuild(_Slot(i), None if fresh else opt.__dict__[key],
+                                         self._copies)
         for counts, saved in self._counts.values():
             counts.clear()
             counts.update(saved)
