@@ -66,10 +66,15 @@ def informative_ylim(smooth: np.ndarray, raw: np.ndarray) -> Optional[Tuple[floa
         s = smooth[finite]
         i_min = int(np.argmin(s))
         low, head = float(s[i_min]), float(np.max(s[:i_min + 1]))
-        # raw losses dip below the smoothed curve (a blow-up only adds high values)
+        # raw losses dip below the smoothed curve (a blow-up only adds high values), and up to
+        # the minimum they show the noise band (on a flat curve, all there is to see)
         finite_raw = raw[np.isfinite(raw)]
         if finite_raw.size:
             low = min(low, float(np.percentile(finite_raw, 2)))
+        i_cut = int(np.flatnonzero(finite)[i_min]) + 1
+        before = raw[:i_cut][np.isfinite(raw[:i_cut])]
+        if before.size:
+            head = max(head, float(np.percentile(before, 98)))
         if low > 0 and head / low > LOG_Y_RATIO:
             return low / 1.3, head * 1.5, True
         span = head - low
@@ -197,6 +202,11 @@ def _draw(result, rules, ax, sl, n, show_range, legend):
         ax.axvline(lr, color=color, ls=":", lw=1)
         ax.plot([lr], [y], ls="", marker=marker, ms=9, color=color,
                 zorder=5 if rule == result.rule else 4, label="{}: {:.2e}".format(rule, lr))
+    if result.lr is None and result.diagnosis:
+        import textwrap
+        ax.text(0.02, 0.03, "no suggestion: " + _plain(textwrap.fill(result.diagnosis, 70)),
+                transform=ax.transAxes, fontsize="small", va="bottom",
+                bbox=dict(boxstyle="round", facecolor="white", alpha=0.85, lw=0.5))
     title = "LR range test: {} iterations, stopped by {}".format(n, _plain(result.stop_reason))
     ax.set_title(title)
     ax.grid(True, which="major", alpha=0.3)

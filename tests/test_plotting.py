@@ -139,3 +139,17 @@ def test_compare_plot_shows_what_ranks_the_table():
     ax = by_loss.plot()
     assert ax.get_ylabel().startswith("validation loss")
     assert labels(ax)[0] == "1. one_cycle (best)"
+
+
+def test_a_curve_without_suggestion_says_why_on_the_plot():
+    lrs = np.geomspace(1e-7, 1e-5, 60)
+    losses = 2.3 + 0.05 * np.random.RandomState(0).randn(60)
+    with pytest.warns(RuntimeWarning, match="no learning rate could be suggested"):
+        r = LRFinderResult(lrs, losses)
+    ax = r.plot()
+    notes = [t.get_text() for t in ax.texts]
+    assert len(notes) == 1 and notes[0].startswith("no suggestion: ")
+    assert " ".join(notes[0].split()) == "no suggestion: " + r.diagnosis
+    low, high = ax.get_ylim()
+    assert high >= np.percentile(losses, 98) and low <= np.percentile(losses, 2)  # the noise
+    assert len(make_result().plot().texts) == 0
