@@ -47,6 +47,7 @@ GRID = [10 ** (e / 4) for e in range(-20, 3)]  # 1e-5 .. 10**0.5
 RULES = list(SUGGESTION_RULES)
 SPREAD_SEEDS = 5
 CACHE_VERSION = 2
+CURVES_VERSION = 2  # the finder records chance_loss and checks parameters for NaN
 
 
 # ---- nets ----------------------------------------------------------------------------------
@@ -278,7 +279,7 @@ def run_grid(task, seeds, use_cache):
 
 def range_tests(task, seeds, use_cache):
     """{(seed, order_seed): (saved result dict, seconds)}: the regret runs and the spread runs."""
-    cache = Cache("curves", task.name, use_cache)
+    cache = Cache("curves", task.name, use_cache, CURVES_VERSION)
     runs = [(s, s) for s in seeds] + [(0, k) for k in range(1, SPREAD_SEEDS)]
     changed = False
     for s, k in runs:
@@ -341,8 +342,8 @@ def evaluate(task, seeds, use_cache, rules=RULES):
     seed0 = runs[(0, 0)][0]
     rt = statistics.mean(runs[(s, s)][1] for s in seeds)
     return {"best_lr": best_lr, "best": best, "rules": rows, "range_test_seconds": rt,
-            "cost": rt / (grid["seconds"] / len(seeds) / len(GRID)) / len(GRID),
-            "confidence": [runs[(s, s)][0].__dict__.get("confidence") for s in seeds],
+            "cost": rt / (grid["seconds"] / len(seeds)),
+            "confidence": [runs[(s, s)][0].confidence for s in seeds],
             "diagnosis": seed0.diagnosis}
 
 

@@ -12,6 +12,7 @@ from typing import Callable, List, Optional
 import numpy as np
 
 from ._mx import mx
+from .health import CHECK_EVERY, nonfinite_guard, probe_chance
 from .result import LRFinderResult
 from .state import WHERE, RandomState
 from .step import TrainingStep
@@ -325,6 +326,7 @@ class LRFinder:
             first = next(batches)
             learner.step.check(first)
             learner.check_labels(first)
+            chance = probe_chance(learner, first)
             state = learner.snapshot(snapshot)
             learner.prepare_sweep(accumulate)
             sweep.start()
@@ -335,6 +337,8 @@ class LRFinder:
                 loss = learner.step.train_group(group)
                 if val is not None:
                     loss = learner.step.evaluate(val)
+                if i % CHECK_EVERY == CHECK_EVERY - 1 or i == num_iter - 1:
+                    loss = nonfinite_guard(loss, learner.params)  # NaN weights, finite loss
                 if sweep.record(i, loss):
                     break
             sweep.flush()
@@ -348,6 +352,7 @@ class LRFinder:
             rng.restore()
         from .runinfo import describe
         return sweep.result(steps_per_epoch=learner.steps_per_epoch, accumulate=accumulate,
+                            chance_loss=chance,
                             val_batches=val_batches if val is not None else None,
                             **describe(learner.net, learner.trainer,
                                      learner.step.batch_size(first)))

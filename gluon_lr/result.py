@@ -10,6 +10,7 @@ from typing import Any, Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
+from . import health as _health
 from . import suggest as _suggest
 
 _FORMAT_VERSION = 1
@@ -54,11 +55,15 @@ class LRFinderResult:
                  **meta):
         _suggest.check_rule_name(suggest)
         lrs_a, losses_a = _curve(lrs, losses)
+        review = _health.review(lrs_a, losses_a, stop_reason, meta.get("chance_loss"),
+                                meta.get("num_iter"))
         try:
             value: Optional[float] = _suggest.suggest(lrs_a, losses_a, suggest)
-            diagnosis = _suggest.diagnose(lrs_a, losses_a)
+            diagnosis = review.message
         except _suggest.NoSuggestion as err:
-            value, diagnosis = None, str(err)
+            value, diagnosis = None, review.message or str(err)
+        if not review.usable and review.code in ("dead", "non_finite"):
+            value = None
         self.lrs = lrs_a
         self.losses = losses_a
         self.stop_reason = stop_reason
@@ -67,6 +72,8 @@ class LRFinderResult:
         self.meta = dict(meta)
         self._lr = value
         self._diagnosis = diagnosis
+        self.diagnosis_code = review.code
+        self.confidence = "none" if value is None else review.confidence
         if value is None:
             warnings.warn("no learning rate could be suggested: {}".format(diagnosis),
                           RuntimeWarning, stacklevel=2)
@@ -112,17 +119,19 @@ class LRFinderResult:
     def centered_losses(self) -> np.ndarray:
         """The loss smoothed without lag (centred median and mean), as ``"auto"`` sees it.
 
-        Points after the first non-finite loss are ``nan``.
+        Points a rule does not use (see :func:`gluon_lr.suggest.usable_mask`) are ``nan``.
         """
         out = np.full(self.losses.shape, np.nan)
-        _, finite = _suggest.finite_prefix(self.lrs, self.losses)
-        if finite.size:
-            out[:finite.size] = _suggest.centered_smooth(finite)
+        keep = _suggest.usable_mask(self.lrs, self.losses)
+        if keep.any():
+            out[keep] = _suggest.centered_smooth(self.losses[keep])
         return out
 
     @property
     def diagnosis(self) -> Optional[str]:
-        """One sentence on what to change, or None when the curve looks healthy."""
+        """One sentence naming the cause and what to change, or None when the curve looks
+        healthy. :attr:`diagnosis_code` is the same as a code and :attr:`confidence` says
+        ``"high"``, ``"low"`` or ``"none"`` (see :mod:`gluon_lr.health`)."""
         return self._diagnosis
 
     def suggestion(self, rule: Optional[str] = None) -> Optional[float]:
@@ -143,6 +152,8 @@ class LRFinderResult:
     @property
     def suggested_range(self) -> Optional[Tuple[float, float]]:
         """``(low, high)`` bounds where the loss falls steadily, or None."""
+        if self.lr is None:
+            return None
         try:
             return _suggest.suggested_range(self.lrs, self.losses)
         except _suggest.NoSuggestion:
@@ -152,6 +163,8 @@ class LRFinderResult:
     def edge_lr(self) -> Optional[float]:
         """Where the smoothed loss is lowest (Smith's upper bound), or None; see
         :func:`gluon_lr.suggest.edge`."""
+        if self.lr is None:
+            return None
         try:
             return _suggest.edge(self.lrs, self.losses)
         except _suggest.NoSuggestion:

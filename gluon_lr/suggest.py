@@ -42,6 +42,51 @@ def finite_prefix(lrs, losses) -> Tuple[np.ndarray, np.ndarray]:
     return lrs[:end], losses[:end]
 
 
+def usable_mask(lrs, losses) -> np.ndarray:
+    """Which points of a curve are measurements a rule may use.
+
+    A non-finite loss with finite neighbours on both sides is dropped on its own (one bad batch
+    whose step was still taken, as Lightning drops such points); the curve ends at the first
+    non-finite loss that is not isolated like that (two in a row, or the last point), because
+    what follows a divergence is not a measurement.
+
+    Examples
+    --------
+    >>> usable_mask([1, 2, 3, 4, 5], [3.0, float("nan"), 2.0, float("nan"), float("nan")]).tolist()
+    [True, False, True, False, False]
+    """
+    lrs, losses = _arrays(lrs, losses)
+    good = np.isfinite(losses) & np.isfinite(lrs) & (lrs > 0)
+    keep = good.copy()
+    n = good.size
+    for i in np.nonzero(~good)[0]:
+        if 0 < i < n - 1 and good[i - 1] and good[i + 1]:
+            continue  # isolated: drop just this point
+        keep[i:] = False
+        break
+    return keep
+
+
+def usable_points(lrs, losses) -> Tuple[np.ndarray, np.ndarray]:
+    """``(lrs, losses)`` of the points :func:`usable_mask` keeps."""
+    lrs, losses = _arrays(lrs, losses)
+    keep = usable_mask(lrs, losses)
+    return lrs[keep], losses[keep]
+
+
+def is_linear_sweep(lrs) -> bool:
+    """True when the learning rates rise in equal steps (``step_mode="linear"``).
+
+    Examples
+    --------
+    >>> is_linear_sweep([1.0, 2.0, 3.0, 4.0]), is_linear_sweep([1.0, 10.0, 100.0, 1000.0])
+    (True, False)
+    """
+    d = np.diff(np.asarray(lrs, dtype=np.float64))
+    return bool(d.size >= 2 and np.all(d > 0)
+                and np.allclose(d, d.mean(), rtol=1e-4, atol=0.0))
+
+
 def ema(losses, beta: float = 0.98) -> np.ndarray:
     """Bias-corrected exponential moving average (what the finder and fast.ai plot).
 
@@ -80,7 +125,7 @@ def centered_smooth(losses, window: Optional[int] = None) -> np.ndarray:
 
 def _peer_curve(lrs, losses, beta: float = 0.98) -> Tuple[np.ndarray, np.ndarray]:
     """fast.ai's view of a curve: EMA-smoothed, first 10 % and last 5 points dropped."""
-    lrs, losses = finite_prefix(lrs, losses)
+    lrs, losses = usable_points(lrs, losses)
     if lrs.size < MIN_POINTS:
         raise NoSuggestion(_too_short(lrs.size))
     smooth = ema(losses, beta)
@@ -97,19 +142,25 @@ def _too_short(n: int) -> str:
             "start_lr if the loss diverged at once".format(n, MIN_POINTS))
 
 
-def _log_gradient(lrs: np.ndarray, losses: np.ndarray) -> np.ndarray:
-    return np.gradient(losses, np.log(lrs)) if np.unique(lrs).size == lrs.size \
-        else np.gradient(losses)
+def _slope(lrs: np.ndarray, losses: np.ndarray, linear: Optional[bool] = None) -> np.ndarray:
+    """d(loss) against log(lr), or against lr itself for a linear sweep (as Lightning and
+    torch-lr-finder do there)."""
+    if np.unique(lrs).size != lrs.size:
+        return np.gradient(losses)
+    if linear is None:
+        linear = is_linear_sweep(lrs)
+    return np.gradient(losses, lrs if linear else np.log(lrs))
 
 
 # ---- peer rules ----------------------------------------------------------------------------
 def steepest(lrs, losses) -> float:
     """The learning rate where the smoothed loss falls fastest against ``log(lr)``.
 
-    What Lightning and torch-lr-finder report (EMA-smoothed curve, ends trimmed).
+    What Lightning and torch-lr-finder report (EMA-smoothed curve, ends trimmed); for a linear
+    sweep the slope is taken against ``lr``, as they do.
     """
     x, y = _peer_curve(lrs, losses)
-    grad = _log_gradient(x, y)
+    grad = _slope(x, y, is_linear_sweep(usable_points(lrs, losses)[0]))
     i = int(np.argmin(grad))
     if grad[i] >= 0:
         raise NoSuggestion("the loss never decreased: lower start_lr")
@@ -122,7 +173,7 @@ def minimum(lrs, losses) -> float:
     i = int(np.argmin(y))
     if i == 0 and y[-1] > y[0]:
         raise NoSuggestion("the loss never decreased: lower start_lr")
-    return float(max(x[i] / 10.0, finite_prefix(lrs, losses)[0][0]))
+    return float(max(x[i] / 10.0, usable_points(lrs, losses)[0][0]))
 
 
 def valley(lrs, losses) -> float:
@@ -172,31 +223,53 @@ FLAT = ("the loss hardly changed over the whole range: raise end_lr (or num_iter
 NOISY = ("the loss did not fall measurably before it blew up, so the suggestion (a tenth of where "
          "it blew up) is rough: a larger batch_size, more num_iter or val_data give a clearer "
          "curve")
+OPEN_ENDED = ("the loss was still falling at the last learning rate tested: raise end_lr to "
+              "see where it turns up")
+NEVER_DECREASED = "the loss never decreased: lower start_lr"
+
+# Tuned on the DESIGN half of benchmarks/suggestion_quality.py only (never on HELD_OUT).
+SIGNIFICANT = 5.5   # a fall counts when the curve smoothed over 20 % of its points falls this
+                    # many noise units (pure noise: 99 % of curves stay below 5.5)
+NOISE_UNITS = 3.0   # bumps smaller than this many noise units of the smoothed curve are noise
+BACKTRACK = 0.2     # walking left, a descent ends where the curve dips by this share of its drop
+LEVEL = 0.4         # the descent's reference point: where the loss is this share of the drop
+AUTO_POWER = 0.4    # above its minimum; "auto" = lr_level ** (1 - AUTO_POWER) * lr_min ** AUTO_POWER
 
 
 class CurveShape:
     """What a centred-smoothed curve looks like: where it falls, bottoms out and turns up.
+
+    The *descent* is the stretch that leads into the lowest point of the smoothed curve,
+    traced leftwards from that point until the curve has clearly risen and fallen again; an
+    earlier dip (carried-over momentum of a net that has already trained, say) is not part
+    of it, and is reported as a second descent.
 
     Raises :class:`NoSuggestion` for curves with no usable descent. A curve that is flat within
     its noise but then blows up keeps ``descent = False`` and records where it blew up.
     """
 
     def __init__(self, lrs, losses):
-        x, y = finite_prefix(lrs, losses)
+        x, y = usable_points(lrs, losses)
         if x.size < MIN_POINTS:
             raise NoSuggestion(_too_short(x.size))
         self.lrs = x
         self.raw = y
-        self.smooth = s = centered_smooth(y)
+        self.linear = is_linear_sweep(x)
+        self.window = max(3, int(round(x.size * 0.08)) | 1)
+        self.smooth = s = centered_smooth(y, self.window)
         self.i_min = int(np.argmin(s))
-        # Point-to-point noise of the raw loss, robust to the curve's own trend.
+        # Point-to-point noise of the raw loss (robust to the curve's own trend), and what is
+        # left of it after smoothing over `window` points.
         self.noise = float(np.median(np.abs(np.diff(y)))) * 1.4826 / math.sqrt(2) + 1e-12
-        self.drop = float(s[0] - s[self.i_min])
+        self.smooth_noise = self.noise / math.sqrt(self.window)
         self.descent = True
         self.i_blowup = None
+        self.i_start = self._descent_start()
+        self.drop = float(s[self.i_start] - s[self.i_min])
+        self.earlier_drop = self._earlier_drop()
         if self.i_min == 0 or self.drop <= 0:
-            raise NoSuggestion("the loss never decreased: lower start_lr")
-        if self.drop < 4 * self.noise:
+            raise NoSuggestion(NEVER_DECREASED)
+        if not self._significant():
             level = float(np.median(s[:max(3, s.size // 2)]))
             up = np.nonzero(s > level + 4 * self.noise)[0]
             if not up.size or up[0] < 3:
@@ -207,35 +280,81 @@ class CurveShape:
         # Still falling at the end: the test never found where the loss turns up.
         self.open_ended = self.descent and self.i_min >= x.size - max(2, x.size // 20)
 
+    def _significant(self) -> bool:
+        """Did the loss fall by more than noise? Judged on a curve smoothed over 20 % of its
+        points, where a coherent descent survives and point-to-point noise does not."""
+        window = max(3, int(round(self.raw.size * 0.2)) | 1)
+        wide = centered_smooth(self.raw, window)
+        i = int(np.argmin(wide))
+        return float(wide[:i + 1].max() - wide[i]) >= SIGNIFICANT * self.noise / math.sqrt(window)
+
+    def _descent_start(self) -> int:
+        """Walk left from the minimum while the curve keeps rising (within a tolerance)."""
+        s, top = self.smooth, self.i_min
+        for j in range(self.i_min - 1, -1, -1):
+            if s[j] >= s[top]:
+                top = j
+            elif s[top] - s[j] > max(BACKTRACK * (s[top] - s[self.i_min]),
+                                     NOISE_UNITS * self.smooth_noise):
+                break
+        return top
+
+    def _earlier_drop(self) -> float:
+        """The largest fall of the smoothed curve before the descent starts."""
+        s = self.smooth[:self.i_start + 1]
+        if s.size < 2:
+            return 0.0
+        return float(np.max(np.maximum.accumulate(s) - s))
+
+    @property
+    def two_descents(self) -> bool:
+        """True when the curve fell clearly twice, with a rise between."""
+        return self.descent and self.earlier_drop > max(
+            0.25 * self.drop, 2 * NOISE_UNITS * self.smooth_noise)
+
+    def level_index(self, level: float = LEVEL) -> int:
+        """The last point of the descent where the smoothed loss is still ``level`` of the
+        descent's drop above the minimum (0.5: half-way down)."""
+        a, b = self.i_start, self.i_min + 1
+        above = np.nonzero(self.smooth[a:b] > self.smooth[self.i_min] + level * self.drop)[0]
+        return a + int(above[-1]) if above.size else a
+
     def steepest_index(self) -> int:
-        grad = _log_gradient(self.lrs[:self.i_min + 1], self.smooth[:self.i_min + 1])
-        return int(np.argmin(grad))
+        """Where the descent falls fastest (against log(lr), or lr for a linear sweep)."""
+        a, b = self.i_start, self.i_min + 1
+        if b - a < 2:
+            return self.i_min
+        return a + int(np.argmin(_slope(self.lrs[a:b], self.smooth[a:b], self.linear)))
 
 
 def auto(lrs, losses) -> float:
-    """gluon_lr's default rule: ``sqrt(lr_steepest * lr_minimum / 2)`` on a lag-free curve.
+    """gluon_lr's default rule: a point of the descent that leads into the minimum.
 
-    The curve is smoothed without lag (centred running median, then mean), so its minimum sits
-    where the loss really turns up, not where an exponential average noticed it 1/(1-beta)
-    iterations later. Two classic answers are taken on that curve, the steepest descent
-    before the minimum and the minimum itself, and the suggestion is their geometric mean,
-    halved: the steepest point alone picks noise on flat stretches and lands too low on long
-    gentle slopes; the minimum alone sits at the edge of divergence. Their mean lies in the
-    fast part of the descent, close below the edge, where short constant-rate training did
-    best in ``benchmarks/suggestion_quality.py`` (seven tasks, four optimizers).
+    1. The curve is smoothed without lag (centred running median, then mean), so its minimum
+       sits where the loss really turns up, not where an exponential average noticed it
+       ``1 / (1 - beta)`` iterations later.
+    2. The *descent* is traced leftwards from that minimum until the curve has clearly risen
+       and fallen again (see :class:`CurveShape`): an early dip, such as momentum carried over
+       by a net that has already trained, is not part of it.
+    3. ``lr_level`` is where that descent is still 40 % of its drop above the minimum, and
+       ``lr_min`` the minimum itself; the answer is ``lr_level**0.6 * lr_min**0.4``.
 
-    When the loss is still falling at ``end_lr`` the steepest point is used alone; when it never
-    fell measurably but blew up, a tenth of where it blew up (see :func:`diagnose`).
+    A level crossing moves little from one batch order to the next, unlike the steepest
+    point (one noisy slope) that the rule used before; the exponents were chosen on the
+    DESIGN half of ``benchmarks/suggestion_quality.py``. When the loss is still falling at
+    ``end_lr`` the answer is ``lr_level``; when it never fell measurably but blew up, a tenth
+    of where it blew up (see :func:`diagnose`).
     """
     shape = CurveShape(lrs, losses)
     x = shape.lrs
     if not shape.descent:
         return float(max(x[shape.i_blowup] / 10.0, x[0]))
-    lr_steep = float(x[shape.steepest_index()])
+    lr_level = float(x[shape.level_index()])
     if shape.open_ended:
-        return lr_steep
+        return lr_level
     lr_min = float(x[shape.i_min])
-    return float(min(max(math.sqrt(lr_steep * lr_min / 2.0), x[0]), lr_min))
+    lr = lr_level ** (1.0 - AUTO_POWER) * lr_min ** AUTO_POWER
+    return float(min(max(lr, x[0]), lr_min))
 
 
 def suggested_range(lrs, losses) -> Tuple[float, float]:
@@ -243,7 +362,7 @@ def suggested_range(lrs, losses) -> Tuple[float, float]:
 
     ``high`` is the learning rate of the smoothed minimum divided by sqrt(2) (or by nothing when
     the curve is still falling at its end), so that ``"auto"`` always lies inside; ``low`` is
-    where the loss has made a tenth of its whole drop, and at most ``high / 4``.
+    where the descent into the minimum has made a tenth of its drop, and at most ``high / 4``.
     """
     shape = CurveShape(lrs, losses)
     x, s = shape.lrs, shape.smooth
@@ -251,9 +370,9 @@ def suggested_range(lrs, losses) -> Tuple[float, float]:
         high = float(x[shape.i_blowup]) / 4.0
         return max(high / 10.0, float(x[0])), max(high, float(x[0]))
     high = float(x[shape.i_min]) if shape.open_ended else float(x[shape.i_min]) / math.sqrt(2)
-    target = s[0] - 0.1 * shape.drop
-    below = np.nonzero(s[:shape.i_min + 1] <= target)[0]
-    low = float(x[below[0]]) if below.size else float(x[0])
+    target = s[shape.i_start] - 0.1 * shape.drop
+    below = shape.i_start + np.nonzero(s[shape.i_start:shape.i_min + 1] <= target)[0]
+    low = float(x[below[0]]) if below.size else float(x[shape.i_start])
     low = max(min(low, high / 4.0), float(x[0]))
     return low, max(high, low)
 
@@ -271,17 +390,13 @@ def edge(lrs, losses) -> float:
 
 
 def diagnose(lrs, losses) -> Optional[str]:
-    """One sentence on what to change for a better curve, or None when it looks healthy."""
-    try:
-        shape = CurveShape(lrs, losses)
-    except NoSuggestion as err:
-        return str(err)
-    if not shape.descent:
-        return NOISY
-    if shape.open_ended:
-        return ("the loss was still falling at the last learning rate tested: raise end_lr to "
-                "see where it turns up")
-    return None
+    """One sentence on what to change for a better curve, or None when it looks healthy.
+
+    See :mod:`gluon_lr.health` for the checks that need more than the curve (chance level,
+    non-finite parameters) and the diagnosis codes.
+    """
+    from .health import review
+    return review(lrs, losses).message
 
 
 RuleFn = Callable[[Sequence[float], Sequence[float]], float]
@@ -305,6 +420,6 @@ def check_rule_name(name: str) -> str:
 def suggest(lrs, losses, rule: str = "auto") -> float:
     """Apply the rule called ``rule``; raises :class:`NoSuggestion` when it cannot answer."""
     lr = RULES[check_rule_name(rule)](lrs, losses)
-    x, _ = finite_prefix(lrs, losses)
+    x, _ = usable_points(lrs, losses)
     # Never outside the tested range, whatever a rule computed.
     return float(min(max(lr, float(x.min())), float(x.max())))

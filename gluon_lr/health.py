@@ -1,0 +1,168 @@
+"""Is a range test's answer solid, rough, or not to be trusted? Checks beyond the curve's shape.
+
+:func:`review` looks at a recorded curve together with what the finder knows besides it (why
+the run stopped, the loss of guessing at chance) and returns a :class:`Review`: a diagnosis
+code, one sentence naming the cause and what to change, and a confidence.
+
+Diagnosis codes (``result.diagnosis_code``):
+
+============== ========== ==========================================================================
+code           confidence meaning
+============== ========== ==========================================================================
+ok             high       one clear descent into a minimum, then the loss turns up
+two_descents   low        the loss fell twice with a rise between (e.g. momentum carried over from
+                          earlier training); the answer uses the descent into the minimum
+open_ended     low        still falling at ``end_lr``: the answer is the steepest point
+noisy          low        no measurable fall before the loss blew up: a tenth of the blow-up
+non_finite     low/none   NaN or inf (loss or parameters) before the loss had risen: data with NaN
+                          or inf, or a loss that produces them
+dead           none       the loss never left its chance level (ln(classes)): the net is not
+                          learning (unscaled inputs, dead ReLUs, wrong labels)
+flat           none       the loss hardly changed over the whole range
+too_short      none       fewer than 8 usable points
+no_descent     none       the loss never decreased, or diverged almost at once
+============== ========== ==========================================================================
+
+The finder also calls :func:`nonfinite_guard` every :data:`CHECK_EVERY` steps, so that NaN or inf
+*parameters* end the run (``stop_reason="non_finite"``) even when the loss stays finite (a ReLU
+turns NaN into 0).
+"""
+from __future__ import annotations
+
+import math
+from typing import NamedTuple, Optional
+
+import numpy as np
+
+from . import suggest as _suggest
+
+CHECK_EVERY = 8
+CONFIDENCE = ("high", "low", "none")
+DEAD_FRACTION = 0.9  # a live net gets its smoothed loss below this share of the chance level
+
+
+class Review(NamedTuple):
+    """What :func:`review` concluded: ``code``, ``message`` (None when healthy), ``confidence``
+    and whether the rule's number may be given (``usable``)."""
+    code: str
+    message: Optional[str]
+    confidence: str
+    usable: bool
+
+
+def _code_of(message: str) -> str:
+    if message == _suggest.FLAT:
+        return "flat"
+    if message.startswith("only "):
+        return "too_short"
+    return "no_descent"
+
+
+def _non_finite_message(lrs, losses) -> str:
+    lrs = np.asarray(lrs, dtype=np.float64)
+    losses = np.asarray(losses, dtype=np.float64)
+    bad = np.nonzero(~np.isfinite(losses))[0]
+    i = int(bad[0]) if bad.size else len(losses) - 1
+    lr = float(lrs[i]) if len(lrs) else math.nan
+    return ("the loss or the parameters became NaN/inf at lr={:.3g} (step {}) before the loss "
+            "had risen: look for NaN or inf in the data (np.isfinite(X).all()) or a loss that "
+            "produces them; if both are clean, lower start_lr".format(lr, i + 1))
+
+
+def review(lrs, losses, stop_reason: Optional[str] = None,
+           chance: Optional[float] = None) -> Review:
+    """Judge a range test: diagnosis code, message, confidence, and whether to give a number.
+
+    Parameters
+    ----------
+    lrs, losses : sequence of float
+        The recorded curve.
+    stop_reason : str, optional
+        Why the run ended (``"non_finite"`` triggers the NaN/inf check).
+    chance : float, optional
+        The loss of guessing at chance (``ln(classes)`` for softmax cross-entropy); when given,
+        a curve whose smoothed minimum stays above ``0.9 * chance`` is a dead network.
+    """
+    non_finite = stop_reason == "non_finite"
+    try:
+        shape = _suggest.CurveShape(lrs, losses)
+    except _suggest.NoSuggestion as err:
+        if non_finite:
+            return Review("non_finite", _non_finite_message(lrs, losses), "none", False)
+        return Review(_code_of(str(err)), str(err), "none", False)
+    s = shape.smooth
+    if chance is not None and math.isfinite(chance) and chance > 0 \
+            and float(s[shape.i_min]) > DEAD_FRACTION * chance:
+        return Review("dead", (
+            "the loss never left its chance level ({:.3g}, lowest smoothed loss {:.3g}): the "
+            "network is not learning at any rate tested. Standardise the inputs, check the "
+            "labels and the last layer, or try another initialisation; no rate will fix it"
+            .format(chance, float(s[shape.i_min]))), "none", False)
+    if non_finite:
+        rose = shape.descent and not shape.open_ended
+        if not shape.descent:
+            return Review("non_finite", _non_finite_message(lrs, losses), "none", False)
+        if not rose:
+            return Review("non_finite", _non_finite_message(lrs, losses)
+                          + "; the suggestion below that point is rough", "low", True)
+    if not shape.descent:
+        return Review("noisy", _suggest.NOISY, "low", True)
+    if shape.open_ended:
+        return Review("open_ended", _suggest.OPEN_ENDED, "low", True)
+    if shape.two_descents:
+        x = shape.lrs
+        return Review("two_descents", (
+            "the loss fell twice: first before lr={:.3g}, then from {:.3g} to {:.3g}. The "
+            "suggestion uses the second, which leads into the minimum; an early fall often is "
+            "optimizer state (momentum) carried over from earlier training. Lower start_lr or "
+            "raise num_iter to see both clearly".format(
+                float(x[shape.i_start]), float(x[shape.i_start]), float(x[shape.i_min]))),
+            "low", True)
+    return Review("ok", None, "high", True)
+
+
+def chance_loss(loss_fn, output) -> Optional[float]:
+    """The loss of a net that guesses uniformly: ``ln(classes)`` for a softmax cross-entropy on
+    logits with sparse labels, ``ln 2`` for sigmoid binary cross-entropy; else None."""
+    from ._mx import mx
+    losses = mx.gluon.loss
+    shape = getattr(output, "shape", ())
+    if isinstance(loss_fn, losses.SoftmaxCrossEntropyLoss):
+        if getattr(loss_fn, "_from_logits", False) or not getattr(loss_fn, "_sparse_label", True):
+            return None
+        classes = int(shape[getattr(loss_fn, "_axis", -1)]) if len(shape) >= 2 else 0
+        return math.log(classes) if classes > 1 else None
+    if isinstance(loss_fn, losses.SigmoidBinaryCrossEntropyLoss):
+        return math.log(2.0) if not getattr(loss_fn, "_from_sigmoid", False) else None
+    return None
+
+
+def probe_chance(learner, batch) -> Optional[float]:
+    """:func:`chance_loss` for ``learner``'s loss, from one forward pass on a few samples of
+    ``batch`` (a ``(data, label)`` pair); None for other losses or batch forms."""
+    from ._mx import mx
+    if not isinstance(learner.loss, (mx.gluon.loss.SoftmaxCrossEntropyLoss,
+                                     mx.gluon.loss.SigmoidBinaryCrossEntropyLoss)):
+        return None
+    if not isinstance(batch, (tuple, list)) or len(batch) != 2 \
+            or not isinstance(batch[0], mx.nd.NDArray):
+        return None
+    data = batch[0]
+    k = max(1, min(data.shape[0] // len(learner.ctx), 8))
+    try:
+        return chance_loss(learner.loss, learner.net(data[:k].as_in_context(learner.ctx[0])))
+    except (mx.base.MXNetError, TypeError, ValueError):
+        return None
+
+
+def nonfinite_guard(loss, params):
+    """``loss`` unchanged, or NaN when any parameter holds NaN or inf (not synchronised).
+
+    One sum per parameter, added to the loss times zero: the engine is not drained, and the
+    finder's one-step-late read of the loss sees the NaN.
+    """
+    total = None
+    for p in params:
+        part = p.list_data()[0].sum().as_in_context(loss.context)
+        total = part if total is None else total + part
+    return loss if total is None else loss + 0 * total.reshape(loss.shape)
