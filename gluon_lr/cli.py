@@ -501,6 +501,7 @@ def _cmd_find(args) -> int:
     if args.json:
         doc = result.to_dict()
         doc.update(suggestions=result.suggestions(), diagnosis=result.diagnosis,
+                   confidence=result.confidence, diagnosis_code=result.diagnosis_code,
                    suggested_range=result.suggested_range, files=paths,
                    schedule=repr(schedule) if schedule else None,
                    comparison=comparison.to_dict() if comparison else None,
@@ -580,6 +581,7 @@ def _report(result, schedule) -> None:
         print("for: " + about)
     print("iterations: {} of {}, stopped by: {}".format(
         len(result.lrs), result.meta.get("num_iter", len(result.lrs)), result.stop_reason))
+    print("confidence: {} ({})".format(result.confidence, result.diagnosis_code))
     if result.diagnosis:
         print("note: " + result.diagnosis)
     if result.lr is None:

@@ -70,7 +70,7 @@ def _non_finite_message(lrs, losses) -> str:
 
 
 def review(lrs, losses, stop_reason: Optional[str] = None,
-           chance: Optional[float] = None) -> Review:
+           chance: Optional[float] = None, planned: Optional[int] = None) -> Review:
     """Judge a range test: diagnosis code, message, confidence, and whether to give a number.
 
     Parameters
@@ -82,6 +82,9 @@ def review(lrs, losses, stop_reason: Optional[str] = None,
     chance : float, optional
         The loss of guessing at chance (``ln(classes)`` for softmax cross-entropy); when given,
         a curve whose smoothed minimum stays above ``0.9 * chance`` is a dead network.
+    planned : int, optional
+        The run's ``num_iter``: NaN/inf in the first half of a sweep, with no rise of the loss
+        before it, gives no number at all (a divergence comes late and after a rise).
     """
     non_finite = stop_reason == "non_finite"
     try:
@@ -91,6 +94,15 @@ def review(lrs, losses, stop_reason: Optional[str] = None,
             return Review("non_finite", _non_finite_message(lrs, losses), "none", False)
         return Review(_code_of(str(err)), str(err), "none", False)
     s = shape.smooth
+    if non_finite:
+        rose = shape.descent and float(s[-1] - s[shape.i_min]) > max(
+            _suggest.NOISE_UNITS * shape.smooth_noise, 0.25 * shape.drop)
+        early = planned is not None and len(shape.raw) < planned / 2
+        if not shape.descent or (early and not rose):
+            return Review("non_finite", _non_finite_message(lrs, losses), "none", False)
+        if not rose:
+            return Review("non_finite", _non_finite_message(lrs, losses)
+                          + "; the suggestion below that point is rough", "low", True)
     if chance is not None and math.isfinite(chance) and chance > 0 \
             and float(s[shape.i_min]) > DEAD_FRACTION * chance:
         return Review("dead", (
@@ -98,13 +110,6 @@ def review(lrs, losses, stop_reason: Optional[str] = None,
             "network is not learning at any rate tested. Standardise the inputs, check the "
             "labels and the last layer, or try another initialisation; no rate will fix it"
             .format(chance, float(s[shape.i_min]))), "none", False)
-    if non_finite:
-        rose = shape.descent and not shape.open_ended
-        if not shape.descent:
-            return Review("non_finite", _non_finite_message(lrs, losses), "none", False)
-        if not rose:
-            return Review("non_finite", _non_finite_message(lrs, losses)
-                          + "; the suggestion below that point is rough", "low", True)
     if not shape.descent:
         return Review("noisy", _suggest.NOISY, "low", True)
     if shape.open_ended:

@@ -1,5 +1,6 @@
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -28,6 +29,7 @@ def test_find_writes_files_and_reports(npz, tmp_path, capsys):
     for rule in ("steepest", "minimum", "valley", "slide"):
         assert "  " + rule in text
     assert "plot: " + str(out / "lr_find.png") in text
+    assert re.search(r"^confidence: (high|low|none) \(\w+\)$", text, re.M)
     for ext in ("png", "csv", "json"):
         assert (out / ("lr_find." + ext)).stat().st_size > 0
     saved = json.loads((out / "lr_find.json").read_text())
