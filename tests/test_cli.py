@@ -61,7 +61,7 @@ def test_find_rec_file(tmp_path, capsys):
     writer = mx.recordio.MXIndexedRecordIO(idx, rec, "w")
     rs = np.random.RandomState(0)
     for i in range(40):
-        img = (rs.rand(8, 8, 3) * 255).astype("uint8")
+        img = (rs.rand(8, 8, 3) * 127 + 128 * (i % 2)).astype("uint8")  # learnable labels
         header = mx.recordio.IRHeader(0, float(i % 2), i, 0)
         writer.write_idx(i, mx.recordio.pack_img(header, img, img_fmt=".png"))
     writer.close()

@@ -165,9 +165,10 @@ def test_nan_loss_on_first_step_stops_with_a_warning(data):
     assert r.stop_reason == "non_finite"
     assert len(r.losses) == 1 and math.isnan(r.losses[0])
     assert r.lr is None
-    with pytest.raises(NoSuggestion, match="usable points"):
+    with pytest.raises(NoSuggestion, match="became NaN/inf at lr=0.0001 \\(step 1\\)"):
         float(r)
-    assert "usable points" in r.diagnosis
+    assert "NaN or inf in the data" in r.diagnosis and "lower start_lr" in r.diagnosis
+    assert (r.diagnosis_code, r.confidence) == ("non_finite", "none")
     assert_same(before, capture(net, learner.trainer))
 
 
