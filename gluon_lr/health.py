@@ -69,6 +69,19 @@ def _non_finite_message(lrs, losses) -> str:
             "produces them; if both are clean, lower start_lr".format(lr, i + 1))
 
 
+def _dead(shape, chance: float) -> bool:
+    """The loss never got clearly below the chance level: not below ``0.9 * chance``, and what
+    it got below chance is within the noise or a small part of its whole fall (a net that
+    only falls *to* chance from a bad start, and sits there)."""
+    s = shape.smooth
+    low = float(s[shape.i_min])
+    if low <= DEAD_FRACTION * chance:
+        return False
+    below = chance - low
+    fall = float(s[:shape.i_min + 1].max() - low)
+    return below < max(0.25 * fall, 2 * _suggest.NOISE_UNITS * shape.smooth_noise)
+
+
 def review(lrs, losses, stop_reason: Optional[str] = None,
            chance: Optional[float] = None, planned: Optional[int] = None) -> Review:
     """Judge a range test: diagnosis code, message, confidence, and whether to give a number.
@@ -81,7 +94,7 @@ def review(lrs, losses, stop_reason: Optional[str] = None,
         Why the run ended (``"non_finite"`` triggers the NaN/inf check).
     chance : float, optional
         The loss of guessing at chance (``ln(classes)`` for softmax cross-entropy); when given,
-        a curve whose smoothed minimum stays above ``0.9 * chance`` is a dead network.
+        a curve that never gets clearly below it is a dead network (see :func:`_dead`).
     planned : int, optional
         The run's ``num_iter``: NaN/inf in the first half of a sweep, with no rise of the loss
         before it, gives no number at all (a divergence comes late and after a rise).
@@ -103,8 +116,7 @@ def review(lrs, losses, stop_reason: Optional[str] = None,
         if not rose:
             return Review("non_finite", _non_finite_message(lrs, losses)
                           + "; the suggestion below that point is rough", "low", True)
-    if chance is not None and math.isfinite(chance) and chance > 0 \
-            and float(s[shape.i_min]) > DEAD_FRACTION * chance:
+    if chance is not None and math.isfinite(chance) and chance > 0 and _dead(shape, chance):
         return Review("dead", (
             "the loss never left its chance level ({:.3g}, lowest smoothed loss {:.3g}): the "
             "network is not learning at any rate tested. Standardise the inputs, check the "
