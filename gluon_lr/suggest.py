@@ -230,6 +230,8 @@ NEVER_DECREASED = "the loss never decreased: lower start_lr"
 # Tuned on the DESIGN half of benchmarks/suggestion_quality.py only (never on HELD_OUT).
 SIGNIFICANT = 5.5   # a fall counts when the curve smoothed over 20 % of its points falls this
                     # many noise units (pure noise: 99 % of curves stay below 5.5)
+WINDOW = 0.08       # the centred smoother spans this share of the points
+BOTTOM_WINDOW = 0.16  # "auto" reads the minimum on a curve smoothed over this share
 NOISE_UNITS = 3.0   # bumps smaller than this many noise units of the smoothed curve are noise
 BACKTRACK = 0.2     # walking left, a descent ends where the curve dips by this share of its drop
 LEVEL = 0.4         # the descent's reference point: where the loss is this share of the drop
@@ -255,7 +257,7 @@ class CurveShape:
         self.lrs = x
         self.raw = y
         self.linear = is_linear_sweep(x)
-        self.window = max(3, int(round(x.size * 0.08)) | 1)
+        self.window = max(3, int(round(x.size * WINDOW)) | 1)
         self.smooth = s = centered_smooth(y, self.window)
         self.i_min = int(np.argmin(s))
         # Point-to-point noise of the raw loss (robust to the curve's own trend), and what is
@@ -279,6 +281,10 @@ class CurveShape:
             raise NoSuggestion("the loss diverged almost at once: lower start_lr")
         # Still falling at the end: the test never found where the loss turns up.
         self.open_ended = self.descent and self.i_min >= x.size - max(2, x.size // 20)
+        # The bottom of a curve smoothed twice as widely: it moves less between batch orders
+        # than the minimum itself when the curve is flat around its lowest point.
+        wide = centered_smooth(y, max(3, int(round(x.size * BOTTOM_WINDOW)) | 1))
+        self.i_bottom = int(np.argmin(wide[:self.i_min + 1 + self.window]))
 
     def _significant(self) -> bool:
         """Did the loss fall by more than noise? Judged on a curve smoothed over 20 % of its
@@ -312,9 +318,10 @@ class CurveShape:
         return self.descent and self.earlier_drop > max(
             0.25 * self.drop, 2 * NOISE_UNITS * self.smooth_noise)
 
-    def level_index(self, level: float = LEVEL) -> int:
-        """The last point of the descent where the smoothed loss is still ``level`` of the
-        descent's drop above the minimum (0.5: half-way down)."""
+    def level_index(self, level: Optional[float] = None) -> int:
+        """The last point of the descent where the smoothed loss is still ``level`` (default
+        :data:`LEVEL`) of the descent's drop above the minimum (0.5: half-way down)."""
+        level = LEVEL if level is None else level
         a, b = self.i_start, self.i_min + 1
         above = np.nonzero(self.smooth[a:b] > self.smooth[self.i_min] + level * self.drop)[0]
         return a + int(above[-1]) if above.size else a
@@ -337,11 +344,12 @@ def auto(lrs, losses) -> float:
        and fallen again (see :class:`CurveShape`): an early dip, such as momentum carried over
        by a net that has already trained, is not part of it.
     3. ``lr_level`` is where that descent is still 40 % of its drop above the minimum, and
-       ``lr_min`` the minimum itself; the answer is ``lr_level**0.6 * lr_min**0.4``.
+       ``lr_min`` the bottom of the curve smoothed twice as widely (16 % of the points); the
+       answer is ``lr_level**0.6 * lr_min**0.4``.
 
-    A level crossing moves little from one batch order to the next, unlike the steepest
-    point (one noisy slope) that the rule used before; the exponents were chosen on the
-    DESIGN half of ``benchmarks/suggestion_quality.py``. When the loss is still falling at
+    A level crossing and a widely smoothed bottom move little from one batch order to the
+    next, unlike the steepest point (one noisy slope) that the rule used before; the
+    constants were chosen on the DESIGN half of ``benchmarks/suggestion_quality.py``. When the loss is still falling at
     ``end_lr`` the answer is ``lr_level``; when it never fell measurably but blew up, a tenth
     of where it blew up (see :func:`diagnose`).
     """
@@ -352,7 +360,7 @@ def auto(lrs, losses) -> float:
     lr_level = float(x[shape.level_index()])
     if shape.open_ended:
         return lr_level
-    lr_min = float(x[shape.i_min])
+    lr_min = float(x[shape.i_bottom])
     lr = lr_level ** (1.0 - AUTO_POWER) * lr_min ** AUTO_POWER
     return float(min(max(lr, x[0]), lr_min))
 
@@ -361,7 +369,7 @@ def suggested_range(lrs, losses) -> Tuple[float, float]:
     """``(low, high)``: where the loss falls steadily (Smith's bounds for cyclical schedules).
 
     ``high`` is the learning rate of the smoothed minimum divided by sqrt(2) (or by nothing when
-    the curve is still falling at its end), so that ``"auto"`` always lies inside; ``low`` is
+    the curve is still falling at its end), and never below ``"auto"``; ``low`` is
     where the descent into the minimum has made a tenth of its drop, and at most ``high / 4``.
     """
     shape = CurveShape(lrs, losses)
@@ -370,6 +378,7 @@ def suggested_range(lrs, losses) -> Tuple[float, float]:
         high = float(x[shape.i_blowup]) / 4.0
         return max(high / 10.0, float(x[0])), max(high, float(x[0]))
     high = float(x[shape.i_min]) if shape.open_ended else float(x[shape.i_min]) / math.sqrt(2)
+    high = max(high, auto(lrs, losses))
     target = s[shape.i_start] - 0.1 * shape.drop
     below = shape.i_start + np.nonzero(s[shape.i_start:shape.i_min + 1] <= target)[0]
     low = float(x[below[0]]) if below.size else float(x[shape.i_start])
