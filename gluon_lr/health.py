@@ -16,7 +16,7 @@ open_ended     low        still falling at ``end_lr``: the answer is the steepes
 noisy          low        no measurable fall before the loss blew up: a tenth of the blow-up
 non_finite     low/none   NaN or inf (loss or parameters) before the loss had risen: data with NaN
                           or inf, or a loss that produces them
-dead           none       the loss never left its chance level (ln(classes)): the net is not
+dead           none       the loss never got clearly below chance (ln(classes)): the net is not
                           learning (unscaled inputs, dead ReLUs, wrong labels)
 flat           none       the loss hardly changed over the whole range
 too_short      none       fewer than 8 usable points
@@ -118,8 +118,8 @@ def review(lrs, losses, stop_reason: Optional[str] = None,
                           + "; the suggestion below that point is rough", "low", True)
     if chance is not None and math.isfinite(chance) and chance > 0 and _dead(shape, chance):
         return Review("dead", (
-            "the loss never left its chance level ({:.3g}, lowest smoothed loss {:.3g}): the "
-            "network is not learning at any rate tested. Standardise the inputs, check the "
+            "the loss never got clearly below its chance level ({:.3g}; lowest smoothed loss "
+            "{:.3g}): the network is not learning at any rate tested. Standardise the inputs, check the "
             "labels and the last layer, or try another initialisation; no rate will fix it"
             .format(chance, float(s[shape.i_min]))), "none", False)
     if not shape.descent:
