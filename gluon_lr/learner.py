@@ -24,6 +24,15 @@ logger = logging.getLogger(__name__)
 ContextLike = Union[mx.Context, Sequence[mx.Context], None]
 
 _MISSING = object()
+# Names gluon_lr.optimizers registers; a Learner given one imports that module itself.
+_LR_FREE_NAMES = ("prodigy", "dadaptsgd", "dadaptadam")
+
+
+def _is_lr_free(optimizer) -> bool:
+    if isinstance(optimizer, str):
+        return optimizer.lower() in _LR_FREE_NAMES
+    from .optimizers import LRFreeOptimizer
+    return isinstance(optimizer, LRFreeOptimizer)
 
 
 def _as_contexts(ctx: ContextLike) -> Optional[List[mx.Context]]:
@@ -170,6 +179,8 @@ class Learner:
         else:
             optimizer_params = dict(optimizer_params or {})
             if isinstance(optimizer, str):
+                if optimizer.lower() in _LR_FREE_NAMES:
+                    from . import optimizers  # noqa: F401  (registers them with MXNet)
                 try:
                     mx.optimizer.Optimizer.opt_registry[optimizer.lower()]
                 except KeyError:
@@ -201,9 +212,12 @@ class Learner:
             self.ctx = self._init_net(_as_contexts(ctx))
             check_loader_split(data, len(self.ctx))
         if trainer is None:
+            # LR-free optimizers need every parameter of a step in one call, which a kvstore
+            # that runs the optimizer (the Trainer's default on several devices) never gives.
+            local_updates = _is_dist(kvstore) or _is_lr_free(optimizer)
             trainer = gluon.Trainer(net.collect_params(), optimizer, optimizer_params or None,
                                     kvstore=kvstore,
-                                    update_on_kvstore=False if _is_dist(kvstore) else None)
+                                    update_on_kvstore=False if local_updates else None)
         self.trainer = trainer
 
     def _dist_kvstore(self, kvstore, trainer):

@@ -651,3 +651,20 @@ def test_rescale_and_clip_apply_before_the_update():
     w3, _ = run([0.5, -0.25, 0.3])
     w4, _ = run([0.5, -0.25, 5.0], clip_gradient=0.3)
     np.testing.assert_allclose(w3, w4, rtol=1e-6)
+
+
+@pytest.mark.parametrize("optimizer", ["prodigy", "DAdaptSGD"])
+def test_learner_builds_an_lr_free_trainer_that_updates_locally_on_two_devices(optimizer):
+    from gluon_lr import Learner
+    rs = np.random.RandomState(0)
+    X, y = rs.rand(32, 4).astype("float32"), rs.randint(0, 2, 32).astype("float32")
+    net = gluon.nn.Dense(2)
+    learner = Learner(net, (X, y), optimizer=optimizer, ctx=[mx.cpu(0), mx.cpu(1)],
+                      batch_size=8)
+    # The Trainer's default on two devices runs the optimizer in the kvstore, which LR-free
+    # optimizers refuse; the Learner asks for local updates instead.
+    assert learner.trainer._kvstore_params["update_on_kvstore"] is False
+    learner.train_step(nd.array(X[:8]), nd.array(y[:8]))
+    weights = [w.asnumpy() for w in net.weight.list_data()]
+    np.testing.assert_array_equal(weights[0], weights[1])
+    assert learner.trainer.optimizer.d > 0
