@@ -305,22 +305,8 @@ class LRFinderResult:
             For an unknown name, or when the range test gave no suggestion (see
             :attr:`diagnosis`).
         """
-        from .schedules import get_schedule
-        from .schedules.base import check_positive
-        if name not in _SCHEDULE_ARGS:
-            raise ValueError("unknown schedule {!r}; choose one of {}".format(
-                name, sorted(_SCHEDULE_ARGS)))
-        total_steps = check_positive("total_steps", total_steps, integer=True)
-        lr = self.lr
-        if lr is None:
-            raise ValueError("the range test gave no suggestion to build a schedule from: "
-                             "{}".format(self.diagnosis))
-        spe = steps_per_epoch or self.meta.get("steps_per_epoch")
-        if spe is not None:
-            spe = check_positive("steps_per_epoch", spe, integer=True)
-        kwargs = _SCHEDULE_ARGS[name](self, lr, total_steps, spe)
-        kwargs.update(overrides)
-        return get_schedule(name, **kwargs)
+        from .recommend import configure
+        return configure(self, name, total_steps, steps_per_epoch, **overrides)
 
 
     def plot(self, ax=None, suggest=True, skip_start: int = 0, skip_end: int = 0,
@@ -335,33 +321,6 @@ class LRFinderResult:
         return plot_lr_find(self, ax=ax, suggest=suggest, skip_start=skip_start,
                             skip_end=skip_end, path=path, show=show, show_range=show_range,
                             legend=legend)
-
-
-def _cyclic_args(result, lr, total_steps, spe, gamma=False):
-    low, high = result.suggested_range or (lr / 4.0, lr)
-    # Smith: half a cycle lasts 2-10 epochs; take 4, and fit at least one cycle in.
-    cycle = min(2 * 4 * spe, total_steps) if spe is not None else total_steps
-    kwargs = dict(min_lr=low, max_lr=high, cycle_length=max(2, cycle))
-    if gamma:  # the amplitude falls to a tenth by total_steps
-        kwargs["gamma"] = 0.1 ** (1.0 / total_steps)
-    return kwargs
-
-
-def _one_cycle_args(result, lr, total_steps, spe):
-    rng = result.suggested_range
-    return dict(max_lr=rng[1] if rng else lr, total_steps=total_steps)
-
-
-# How each preset is configured from a result: (result, lr, total_steps, steps_per_epoch) -> kwargs.
-_SCHEDULE_ARGS = {
-    "constant": lambda r, lr, total, spe: dict(lr=lr),
-    "one_cycle": _one_cycle_args,
-    "cosine": lambda r, lr, total, spe: dict(max_lr=lr, min_lr=0.0, cycle_length=total),
-    "warmup_cosine": lambda r, lr, total, spe: dict(max_lr=lr, total_steps=total),
-    "triangular": _cyclic_args,
-    "triangular2": _cyclic_args,
-    "exp_range": lambda r, lr, total, spe: _cyclic_args(r, lr, total, spe, gamma=True),
-}
 
 
 def _finite_or_none(v) -> Optional[float]:

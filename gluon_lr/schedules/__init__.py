@@ -9,9 +9,11 @@ from __future__ import annotations
 from typing import Callable, Dict
 
 from .base import Anneal, Constant, Schedule, plot_schedule
-from .composite import CoolDown, Offset, Sequential, WarmUp
+from .compat import to_gluoncv
+from .composite import CoolDown, External, Offset, Sequential, WarmUp
 from .cosine import Cosine
 from .cyclic import Triangular
+from .decay import WSD, Linear
 from .one_cycle import OneCycle, apply_momentum
 
 
@@ -46,6 +48,8 @@ SCHEDULES: Dict[str, Callable[..., Schedule]] = {
     "cosine": Cosine,
     "warmup_cosine": _warmup_cosine,
     "one_cycle": OneCycle,
+    "linear": Linear,
+    "wsd": WSD,
 }
 
 
@@ -68,6 +72,6 @@ def get_schedule(name: str, **kwargs) -> Schedule:
         raise TypeError("schedule {!r}: {}".format(name, err)) from None
 
 
-__all__ = ["Anneal", "Constant", "CoolDown", "Cosine", "Offset", "OneCycle", "SCHEDULES", "Schedule",
-           "Sequential", "Triangular", "WarmUp", "apply_momentum", "get_schedule",
-           "plot_schedule"]
+__all__ = ["Anneal", "Constant", "CoolDown", "Cosine", "External", "Linear", "Offset", "OneCycle",
+           "SCHEDULES", "Schedule", "Sequential", "Triangular", "WSD", "WarmUp", "apply_momentum",
+           "get_schedule", "plot_schedule", "to_gluoncv"]

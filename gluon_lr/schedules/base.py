@@ -110,12 +110,17 @@ class Constant(Schedule):
 
 
 ANNEAL_KINDS = ("linear", "cos")
+# ``"sqrt"``: the (1 - sqrt) cool-down of WSD (Hägele et al. 2024), for pieces that decay.
+PIECE_KINDS = ANNEAL_KINDS + ("sqrt",)
 
 
 def anneal(kind: str, start: float, end: float, pct: float) -> float:
-    """Go from ``start`` (pct=0) to ``end`` (pct=1) linearly or along half a cosine."""
+    """Go from ``start`` (pct=0) to ``end`` (pct=1) linearly, along half a cosine, or (``"sqrt"``)
+    as ``end + (start - end) * (1 - sqrt(pct))``."""
     if kind == "cos":
         return end + (start - end) / 2.0 * (math.cos(math.pi * pct) + 1.0)
+    if kind == "sqrt":
+        return start + (end - start) * math.sqrt(pct)
     return start + (end - start) * pct
 
 
@@ -134,8 +139,8 @@ class Anneal(Schedule):
         self.start_lr = check_non_negative("start_lr", start_lr)
         self.end_lr = check_non_negative("end_lr", end_lr)
         self.span = check_positive("span", span)
-        if kind not in ANNEAL_KINDS:
-            raise ValueError("kind must be one of {}, got {!r}".format(ANNEAL_KINDS, kind))
+        if kind not in PIECE_KINDS:
+            raise ValueError("kind must be one of {}, got {!r}".format(PIECE_KINDS, kind))
         self.kind = kind
         self.offset = check_non_negative("offset", offset)
 

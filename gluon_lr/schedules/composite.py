@@ -2,11 +2,68 @@
 from __future__ import annotations
 
 import bisect
+import numbers
 from typing import Sequence
+
+import copy
+
+from mxnet.lr_scheduler import LRScheduler
 
 from .base import Anneal, Schedule, check_non_negative, check_positive
 
 WARMUP_MODES = ("linear", "constant")
+
+
+class External(Schedule):
+    """Any ``mx.lr_scheduler.LRScheduler`` (MXNet's, gluoncv's, your own) as a gluon_lr Schedule.
+
+    ``External(s).value(t)`` is ``s(t)`` evaluated on a private copy of ``s`` as it was when
+    wrapped, so that stateful schedulers (MXNet's ``FactorScheduler`` and
+    ``MultiFactorScheduler`` change their ``base_lr`` as they are called) give the same answer
+    however often and in whatever order they are asked. An optimizer's overwrite of
+    ``base_lr`` reaches the wrapper, not the wrapped scheduler. :class:`Sequential`,
+    :class:`WarmUp`, :class:`CoolDown` and :class:`Offset` wrap foreign schedulers themselves.
+
+    Examples
+    --------
+    >>> import mxnet as mx
+    >>> from gluon_lr.schedules import WarmUp
+    >>> poly = mx.lr_scheduler.PolyScheduler(max_update=10, base_lr=0.1, pwr=1)
+    >>> [round(v, 3) for v in WarmUp(poly, 2).values(4)]
+    [0.0, 0.045, 0.09, 0.08]
+    """
+
+    def __init__(self, scheduler: LRScheduler, horizon: int = 1000):
+        super().__init__()
+        if isinstance(scheduler, Schedule) or not isinstance(scheduler, LRScheduler):
+            raise TypeError("scheduler must be an mx.lr_scheduler.LRScheduler that is not "
+                            "already a gluon_lr Schedule, got {!r}".format(scheduler))
+        self.scheduler = copy.deepcopy(scheduler)
+        self.horizon = check_positive("horizon", horizon, integer=True)
+
+    def value(self, t: int) -> float:
+        return float(copy.copy(self.scheduler)(t))
+
+    def _horizon(self) -> int:
+        return self.horizon
+
+    def _repr_args(self) -> dict:
+        return {"scheduler": self.scheduler}
+
+    def __eq__(self, other) -> bool:
+        return type(self) is type(other) and self.scheduler.__dict__ == other.scheduler.__dict__ \
+            and type(self.scheduler) is type(other.scheduler)
+
+
+def as_schedule(schedule, name: str = "schedule") -> Schedule:
+    """``schedule`` itself if it is a gluon_lr Schedule, wrapped in :class:`External` if it is
+    another ``mx.lr_scheduler.LRScheduler``; a ``TypeError`` naming ``name`` otherwise."""
+    if isinstance(schedule, Schedule):
+        return schedule
+    if isinstance(schedule, LRScheduler):
+        return External(schedule)
+    raise TypeError("{} must be a gluon_lr Schedule or an mx.lr_scheduler.LRScheduler, got "
+                    "{!r}".format(name, schedule))
 
 
 class Sequential(Schedule):
@@ -16,7 +73,8 @@ class Sequential(Schedule):
 
     Parameters
     ----------
-    schedules : sequence of Schedule
+    schedules : sequence of Schedule or mx.lr_scheduler.LRScheduler
+        Foreign schedulers (MXNet's, gluoncv's) are wrapped in :class:`External`.
     boundaries : sequence of int
         Strictly increasing positive step numbers, one fewer than ``schedules``.
 
@@ -33,9 +91,7 @@ class Sequential(Schedule):
         schedules, boundaries = list(schedules), list(boundaries)
         if not schedules:
             raise ValueError("schedules must not be empty")
-        for s in schedules:
-            if not isinstance(s, Schedule):
-                raise TypeError("schedules must be gluon_lr Schedule objects, got {!r}".format(s))
+        schedules = [as_schedule(s, "schedules") for s in schedules]
         if len(boundaries) != len(schedules) - 1:
             raise ValueError("boundaries must have len(schedules) - 1 = {} entries, got {}".format(
                 len(schedules) - 1, len(boundaries)))
@@ -66,8 +122,7 @@ class WarmUp(Sequential):
 
     def __init__(self, schedule: Schedule, length: int, start_lr: float = 0.0,
                  mode: str = "linear"):
-        if not isinstance(schedule, Schedule):
-            raise TypeError("schedule must be a gluon_lr Schedule, got {!r}".format(schedule))
+        schedule = as_schedule(schedule)
         length = check_positive("length", length, integer=True)
         start_lr = check_non_negative("start_lr", start_lr)
         if mode not in WARMUP_MODES:
@@ -89,8 +144,7 @@ class CoolDown(Sequential):
     steps (from the value ``schedule`` would have had next), then ``final_lr``."""
 
     def __init__(self, schedule: Schedule, start: int, length: int, final_lr: float = 0.0):
-        if not isinstance(schedule, Schedule):
-            raise TypeError("schedule must be a gluon_lr Schedule, got {!r}".format(schedule))
+        schedule = as_schedule(schedule)
         start = check_positive("start", start, integer=True)
         length = check_positive("length", length, integer=True)
         final_lr = check_non_negative("final_lr", final_lr)
@@ -112,11 +166,10 @@ class Offset(Schedule):
 
     def __init__(self, schedule: Schedule, steps: int):
         super().__init__()
-        if not isinstance(schedule, Schedule):
-            raise TypeError("schedule must be a gluon_lr Schedule, got {!r}".format(schedule))
-        if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:
+        schedule = as_schedule(schedule)
+        if isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or steps < 0:
             raise ValueError("steps must be an int >= 0, got {!r}".format(steps))
-        self.schedule, self.steps = schedule, steps
+        self.schedule, self.steps = schedule, int(steps)
 
     def value(self, t: int) -> float:
         return self.schedule.value(max(1, t - self.steps))

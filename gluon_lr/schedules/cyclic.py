@@ -59,7 +59,8 @@ class Triangular(Schedule):
             (x - 1) / (self.inc_fraction - 1)
         height = (self.max_lr - self.min_lr) * scale
         if self.mode == "triangular2":
-            height *= 1.0 / (2.0 ** (cycle - 1))
+            # ldexp underflows to 0.0 where 2.0 ** (cycle - 1) would overflow (cycle > 1024)
+            height = math.ldexp(height, -min(cycle - 1, 2000))
         elif self.mode == "exp_range":
             height *= self.gamma ** it
         return self.min_lr + height

@@ -24,6 +24,11 @@ def _pieces(phases, kind):
     start_step, first = 0.0, 0  # first integer step (0-based) of the current phase
     for n, (end_step, v0, v1) in enumerate(phases):
         last = n == len(phases) - 1
+        if not last and math.floor(end_step) < first:
+            # No integer step falls in this phase (e.g. pct_start * total_steps < 1): PyTorch
+            # skips it, and the next phase counts from this one's (fractional) end.
+            start_step = end_step
+            continue
         span = max(end_step - start_step, 1e-12)
         pieces.append(Anneal(v0, v1, span=span, kind=kind, offset=first - start_step))
         if not last:
@@ -32,6 +37,13 @@ def _pieces(phases, kind):
             first = nxt
         start_step = end_step
     return pieces, boundaries
+
+
+def _check_momentum(name: str, value) -> float:
+    value = check_positive(name, value)
+    if not value < 1:
+        raise ValueError("{} must be in (0, 1), got {!r}".format(name, value))
+    return value
 
 
 class OneCycle(Sequential):
@@ -82,8 +94,8 @@ class OneCycle(Sequential):
         final_div_factor = check_positive("final_div_factor", final_div_factor)
         if anneal not in ANNEAL_KINDS:
             raise ValueError("anneal must be one of {}, got {!r}".format(ANNEAL_KINDS, anneal))
-        base_momentum = check_positive("base_momentum", base_momentum)
-        max_momentum = check_positive("max_momentum", max_momentum)
+        base_momentum = _check_momentum("base_momentum", base_momentum)
+        max_momentum = _check_momentum("max_momentum", max_momentum)
         if cycle_momentum and base_momentum > max_momentum:
             raise ValueError("base_momentum={!r} must not exceed max_momentum={!r}".format(
                 base_momentum, max_momentum))

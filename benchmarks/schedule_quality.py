@@ -1,0 +1,285 @@
+"""Which schedule, at what peak, for a budget: how close does one range test get to a grid search?
+
+Per task (``schedule_tasks.py``: 4 DESIGN and 4 HELD-OUT tasks, tiny MLPs on digits, breast
+cancer, MNIST-5k and a diabetes regression), the ground truth is every shape in
+{constant, one_cycle, linear, cosine, wsd, triangular} trained at every peak of a 23-point
+quarter-decade grid (1e-4 .. 10**1.5) for the full budget T, with 3 seeds (same initialisation
+and batch order per seed across all runs). Scores are validation accuracy in percent
+(regression: R^2 x 100, floored at 0). Then, per seed, one range test, and:
+
+- ``result.schedule("auto", T)``: regret against the joint best (shape, peak) of the grid;
+- ``result.schedule(name, T)`` for each shape: regret against that shape's best grid peak;
+- ``learner.compare_schedules(result, total_steps=T, val_data=...)``: the pick trained for T,
+  its regret against the joint best, and its extra cost in steps as a multiple of T;
+- the best constant rate of the 23-point grid (23 full trainings) next to the recommendation;
+- a random pick among the shapes, each at its ``result.schedule`` peak;
+- LR-free optimizers (Prodigy, D-Adaptation SGD; lr=1.0 as a multiplier with cosine to 0
+  over T) when ``gluon_lr.optimizers`` provides them.
+
+Ground truth is cached in ``.benchmarks/schedule_quality/`` (about 20 min at
+OMP_NUM_THREADS=1 the first time).
+
+    python benchmarks/schedule_quality.py [--tasks a,b] [--ground-truth-only] [--no-compare]
+"""
+import argparse
+import json
+import math
+import os
+import statistics
+import sys
+import time
+import warnings
+
+import numpy as np
+from mxnet import gluon, nd
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.join(HERE, "..")
+sys.path.insert(0, ROOT)
+sys.path.insert(0, HERE)
+from common import seeded_net, train_epochs  # noqa: E402
+from schedule_tasks import SPLIT, TASKS, split  # noqa: E402
+from gluon_lr import Learner, LRFinderResult  # noqa: E402
+from gluon_lr.recommend import SHAPES, build  # noqa: E402
+
+GRID = [10 ** (-4 + 0.25 * k) for k in range(23)]
+SEEDS = (0, 1, 2)
+CACHE = os.path.join(ROOT, ".benchmarks", "schedule_quality")
+_DATA = {}
+
+
+def data(name):
+    if name not in _DATA:
+        Xtr, Xva, ytr, yva = split(TASKS[name])
+        _DATA[name] = (nd.array(Xtr), nd.array(ytr), nd.array(Xva), yva)
+    return _DATA[name]
+
+
+def budget(name):
+    task = TASKS[name]
+    spe = data(name)[0].shape[0] // task["batch"]
+    return spe * task["epochs"], spe
+
+
+def score(name, net):
+    """(points, finite): accuracy % or R^2 x 100 (floored at 0) on the validation split."""
+    task = TASKS[name]
+    _, _, Xva, yva = data(name)
+    out = net(Xva).asnumpy()
+    finite = bool(np.isfinite(out).all())
+    if task["regression"]:
+        if not finite:
+            return 0.0, False
+        pred = out.ravel()
+        r2 = 1.0 - ((pred - yva) ** 2).sum() / ((yva - yva.mean()) ** 2).sum()
+        return float(max(r2, 0.0) * 100), True
+    out = np.nan_to_num(out, nan=0.0, posinf=0.0, neginf=0.0)
+    return float((out.argmax(1) == yva).mean() * 100), finite
+
+
+def train(name, seed, schedule, optimizer=None, params=None):
+    task = TASKS[name]
+    Xtr, ytr, _, _ = data(name)
+    net = seeded_net(task["net"], seed, Xtr[:2])
+    opt_params = dict(task["params"] if params is None else params, lr_scheduler=schedule)
+    trainer = gluon.Trainer(net.collect_params(), optimizer or task["optimizer"], opt_params)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        train_epochs(net, trainer, task["loss"](), Xtr, ytr, task["epochs"], task["batch"], seed)
+    return score(name, net)
+
+
+def learner(name, seed):
+    task = TASKS[name]
+    Xtr, ytr, _, _ = data(name)
+    net = seeded_net(task["net"], seed, Xtr[:2])
+    trainer = gluon.Trainer(net.collect_params(), task["optimizer"], dict(task["params"]))
+    return Learner(net, (Xtr, ytr), loss=task["loss"](), trainer=trainer,
+                   batch_size=task["batch"])
+
+
+def range_test(name, seed):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return learner(name, seed).find_lr(progress=False)
+
+
+def ground_truth(name):
+    """{"grid": {shape: [[score per seed] per grid peak]}, "results": [range test per seed]}."""
+    path = os.path.join(CACHE, name + ".json")
+    if os.path.exists(path):
+        with open(path) as f:
+            return json.load(f)
+    T, spe = budget(name)
+    t0 = time.perf_counter()
+    grid = {}
+    for shape in SHAPES:
+        rows, diverged = [], None
+        for peak in GRID:
+            if diverged is not None:  # every seed diverged at a lower peak: so will this one
+                rows.append(diverged)
+                continue
+            runs = [train(name, s, build(shape, peak, T, spe)) for s in SEEDS]
+            rows.append([r[0] for r in runs])
+            if not any(r[1] for r in runs):
+                diverged = rows[-1]
+        grid[shape] = rows
+        print("  {} {}: best {:.2f} at {:.3g} ({:.0f} s)".format(
+            name, shape, max(statistics.mean(r) for r in rows),
+            GRID[max(range(len(GRID)), key=lambda k: statistics.mean(rows[k]))],
+            time.perf_counter() - t0), flush=True)
+    doc = {"grid": grid, "T": T, "steps_per_epoch": spe, "seeds": list(SEEDS), "peaks": GRID,
+           "results": [range_test(name, s).to_dict() for s in SEEDS]}
+    os.makedirs(CACHE, exist_ok=True)
+    with open(path, "w") as f:
+        json.dump(doc, f)
+    return doc
+
+
+def means(gt):
+    return {shape: [statistics.mean(r) for r in rows] for shape, rows in gt["grid"].items()}
+
+
+def evaluate(name, gt, compare=True, lr_free=()):
+    """Per-task numbers (all regrets in points, averaged over seeds)."""
+    T, spe = gt["T"], gt["steps_per_epoch"]
+    m = means(gt)
+    joint = max(max(v) for v in m.values())
+    shape_best = {s: max(v) for s, v in m.items()}
+    out = {"task": name, "split": SPLIT[name], "joint_best": joint,
+           "joint_best_at": max(((s, GRID[k]) for s in m for k in range(len(GRID))),
+                                key=lambda sk: m[sk[0]][GRID.index(sk[1])]),
+           "constant_grid": shape_best["constant"]}
+    named = {s: [] for s in SHAPES}
+    auto, auto_names, cmp_scores, cmp_cost, cmp_names = [], [], [], [], []
+    for i, seed in enumerate(gt["seeds"]):
+        result = LRFinderResult.from_dict(gt["results"][i])
+        for s in SHAPES:
+            named[s].append(train(name, seed, result.schedule(s, T, steps_per_epoch=spe))[0])
+        sched = result.schedule("auto", T, steps_per_epoch=spe)
+        auto_names.append(sched.name)
+        auto.append(named[sched.name][-1] if sched == result.schedule(
+            sched.name, T, steps_per_epoch=spe) else train(name, seed, sched)[0])
+        if compare:
+            task = TASKS[name]
+            _, _, Xva, yva = data(name)
+            lrn = learner(name, seed)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                c = lrn.compare_schedules(result, total_steps=T, val_data=(Xva.asnumpy(), yva),
+                                          seed=seed)
+            cmp_scores.append(train(name, seed, c.best)[0])
+            cmp_cost.append(c.steps / T)
+            cmp_names.append(c.best_name)
+    out["auto"] = statistics.mean(auto)
+    out["auto_regret"] = joint - out["auto"]
+    out["auto_names"] = auto_names
+    out["named_regret"] = {s: shape_best[s] - statistics.mean(v) for s, v in named.items()}
+    out["named_vs_joint"] = {s: joint - statistics.mean(v) for s, v in named.items()}
+    out["random_regret"] = statistics.mean(out["named_vs_joint"].values())
+    if compare:
+        out["compare_regret"] = joint - statistics.mean(cmp_scores)
+        out["compare_cost"] = statistics.mean(cmp_cost)
+        out["compare_names"] = cmp_names
+    for label, optimizer, params in lr_free:
+        from gluon_lr.schedules import Cosine
+        runs = [train(name, seed, Cosine(1.0, 0.0, T), optimizer, params)[0]
+                for seed in gt["seeds"]]
+        out.setdefault("lr_free", {})[label] = joint - statistics.mean(runs)
+    return out
+
+
+def lr_free_rows():
+    try:
+        import gluon_lr.optimizers  # noqa: F401  (registers the optimizers with MXNet)
+    except ImportError:
+        return ()
+    rows = []
+    for label, opt in (("Prodigy + cosine", "prodigy"), ("D-Adaptation SGD + cosine",
+                                                         "dadaptsgd")):
+        try:
+            import mxnet as mx
+            mx.optimizer.create(opt, learning_rate=1.0)
+        except Exception:  # noqa: BLE001 - not registered under that name
+            continue
+        rows.append((label, opt, {"learning_rate": 1.0}))
+    return tuple(rows)
+
+
+def report(rows, compare):
+    def fmt(x):
+        return "{:.2f}".format(x)
+    for half in ("design", "held-out"):
+        part = [r for r in rows if r["split"] == half]
+        if not part:
+            continue
+        print("\n### {} tasks\n".format(half.upper()))
+        head = ["task", "joint best (shape, peak)", "best constant of the 23-point grid",
+                "schedule(\"auto\")", "auto regret"]
+        if compare:
+            head += ["compare_schedules regret", "its extra cost (x T)", "its picks"]
+        head += ["random pick regret"]
+        lf = sorted({k for r in part for k in r.get("lr_free", {})})
+        head += ["{} regret".format(k) for k in lf]
+        print("| " + " | ".join(head) + " |")
+        print("|---" * len(head) + "|")
+        for r in part:
+            cells = [r["task"], "{:.2f} ({}, {:.3g})".format(r["joint_best"], *r["joint_best_at"]),
+                     fmt(r["constant_grid"]), "{} ({})".format(fmt(r["auto"]), r["auto_names"][0]),
+                     fmt(r["auto_regret"])]
+            if compare:
+                cells += [fmt(r["compare_regret"]), fmt(r["compare_cost"]),
+                          ",".join(r["compare_names"])]
+            cells += [fmt(r["random_regret"])] + [fmt(r["lr_free"][k]) for k in lf]
+            print("| " + " | ".join(cells) + " |")
+        mean = statistics.mean
+        print("\n{}: auto regret mean {:.2f}, worst {:.2f}; auto {:.2f} vs best constant of the "
+              "grid {:.2f} (mean points); random pick regret {:.2f}".format(
+                  half, mean(r["auto_regret"] for r in part),
+                  max(r["auto_regret"] for r in part), mean(r["auto"] for r in part),
+                  mean(r["constant_grid"] for r in part),
+                  mean(r["random_regret"] for r in part)))
+        if compare:
+            print("{}: compare_schedules regret mean {:.2f}, worst {:.2f}, extra cost {:.2f} x T"
+                  .format(half, mean(r["compare_regret"] for r in part),
+                          max(r["compare_regret"] for r in part),
+                          mean(r["compare_cost"] for r in part)))
+        for k in lf:
+            print("{}: {} regret mean {:.2f}".format(half, k, mean(r["lr_free"][k]
+                                                                   for r in part)))
+        print("\nschedule(name) regret against that shape's best grid peak (points):\n")
+        print("| task | " + " | ".join(SHAPES) + " |")
+        print("|---" * (len(SHAPES) + 1) + "|")
+        for r in part:
+            print("| {} | {} |".format(r["task"], " | ".join(fmt(r["named_regret"][s])
+                                                          for s in SHAPES)))
+        print("| **mean** | {} |".format(" | ".join(
+            fmt(mean(r["named_regret"][s] for r in part)) for s in SHAPES)))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tasks", default=",".join(TASKS))
+    parser.add_argument("--ground-truth-only", action="store_true")
+    parser.add_argument("--no-compare", action="store_true")
+    parser.add_argument("--json", help="also write the per-task numbers here")
+    args = parser.parse_args()
+    names = args.tasks.split(",")
+    gts = {}
+    for name in names:
+        gts[name] = ground_truth(name)
+    if args.ground_truth_only:
+        return
+    lr_free = lr_free_rows()
+    rows = []
+    for name in names:
+        rows.append(evaluate(name, gts[name], compare=not args.no_compare, lr_free=lr_free))
+        print("done", name, flush=True)
+    report(rows, compare=not args.no_compare)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(rows, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()

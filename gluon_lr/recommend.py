@@ -1,0 +1,132 @@
+"""From a range test to a schedule: which shape, at what peak, for a given budget.
+
+Every shape is parameterised by its *peak* (:func:`build`), and the peak of each shape is a
+multiple of the range test's suggestion, capped below where the loss turned up
+(:func:`peak`). The multiples were fitted on the design half of
+``benchmarks/schedule_quality.py`` and checked on its held-out half (see README.md):
+decaying shapes spend most steps below their peak and want a higher one than the best constant
+rate. :func:`recommend` is ``result.schedule("auto", T)``: one shape and its peak, chosen with
+no training beyond the range test, with the reason attached.
+"""
+from __future__ import annotations
+
+import math
+from typing import Dict, Optional
+
+from .schedules import SCHEDULES, Schedule, get_schedule
+from .schedules.base import check_positive
+
+# The shapes a recommendation chooses among (and the benchmark's ground-truth grid covers).
+SHAPES = ("constant", "one_cycle", "linear", "cosine", "wsd", "triangular")
+AUTO = "auto"
+
+# peak = factor * suggestion, at most cap * edge_lr (where the smoothed loss bottomed out).
+PEAK_FACTORS: Dict[str, float] = {
+    "constant": 1.0,
+    "one_cycle": 2.0,
+    "linear": 2.0,
+    "cosine": 2.0,
+    "warmup_cosine": 2.0,
+    "wsd": 1.5,
+    "triangular": 1.5,
+    "triangular2": 1.5,
+    "exp_range": 1.5,
+}
+EDGE_CAP = 1.0 / math.sqrt(2)
+# The shape result.schedule("auto", T) returns.
+AUTO_SHAPE = "linear"
+# Smith: half a triangular cycle lasts 2-10 epochs; the bounds are a factor 4 apart.
+HALF_CYCLE_EPOCHS = 4
+TRIANGULAR_RATIO = 4.0
+
+
+def build(name: str, peak: float, total_steps: int, steps_per_epoch: Optional[int] = None,
+          **overrides) -> Schedule:
+    """The preset ``name`` for ``total_steps`` steps, parameterised by its ``peak`` rate.
+
+    ``constant``: ``lr = peak``. ``one_cycle``: ``OneCycle(peak, T)``. ``linear``: 5 % warm-up,
+    linear decay to 0 at ``T``. ``cosine``: one cosine from ``peak`` to 0 over ``T``.
+    ``warmup_cosine``: 5 % warm-up then cosine to 0. ``wsd``: 5 % warm-up, stable, (1 - sqrt)
+    cool-down over the last 20 %. Triangular family: between ``peak / 4`` and ``peak``, half a
+    cycle lasting 4 epochs (shortened so that one cycle fits in ``T``); ``exp_range``'s
+    amplitude falls to a tenth by ``T``. ``overrides`` replace any of these arguments.
+    """
+    if name not in SCHEDULES:
+        raise ValueError("unknown schedule {!r}; choose one of {}".format(
+            name, sorted(list(SCHEDULES) + [AUTO])))
+    peak = check_positive("peak", peak)
+    total = check_positive("total_steps", total_steps, integer=True)
+    if steps_per_epoch is not None:
+        steps_per_epoch = check_positive("steps_per_epoch", steps_per_epoch, integer=True)
+    if name == "constant":
+        kwargs = dict(lr=peak)
+    elif name == "cosine":
+        kwargs = dict(max_lr=peak, min_lr=0.0, cycle_length=total)
+    elif name in ("triangular", "triangular2", "exp_range"):
+        cycle = total if steps_per_epoch is None else min(
+            2 * HALF_CYCLE_EPOCHS * steps_per_epoch, total)
+        kwargs = dict(min_lr=peak / TRIANGULAR_RATIO, max_lr=peak, cycle_length=max(2, cycle))
+        if name == "exp_range":
+            kwargs["gamma"] = 0.1 ** (1.0 / total)
+    else:  # one_cycle, linear, wsd, warmup_cosine
+        kwargs = dict(max_lr=peak, total_steps=total)
+    kwargs.update(overrides)
+    return get_schedule(name, **kwargs)
+
+
+def peak(result, name: str) -> float:
+    """The peak learning rate for shape ``name`` from a range test ``result``.
+
+    ``min(PEAK_FACTORS[name] * result.lr, EDGE_CAP * result.edge_lr)`` and never below the
+    suggestion itself.
+    """
+    lr = result.lr
+    if lr is None:
+        raise ValueError("the range test gave no suggestion to build a schedule from: "
+                         "{}".format(result.diagnosis))
+    value = PEAK_FACTORS.get(name, 1.0) * lr
+    edge = result.edge_lr
+    if edge is not None and name != "constant":
+        value = min(value, EDGE_CAP * edge)
+    return max(value, lr)
+
+
+def configure(result, name: str, total_steps: int, steps_per_epoch: Optional[int] = None,
+              **overrides) -> Schedule:
+    """``result.schedule(name, total_steps)``: the preset built at its own peak.
+
+    ``name="auto"`` is :func:`recommend`. The returned schedule carries ``name`` (the preset)
+    and ``reason`` (one sentence: why this shape and peak).
+    """
+    if name == AUTO:
+        return recommend(result, total_steps, steps_per_epoch, **overrides)
+    if name not in SCHEDULES:
+        raise ValueError("unknown schedule {!r}; choose one of {}".format(
+            name, sorted(list(SCHEDULES) + [AUTO])))
+    total_steps = check_positive("total_steps", total_steps, integer=True)
+    spe = steps_per_epoch or result.meta.get("steps_per_epoch")
+    p = peak(result, name)
+    sched = build(name, p, total_steps, spe, **overrides)
+    sched.name = name
+    sched.reason = "{} at peak {:.3g} = {} x the suggestion {:.3g}{}".format(
+        name, p, _fmt(p / result.lr), result.lr,
+        " (capped at edge_lr/sqrt(2))" if p < PEAK_FACTORS.get(name, 1.0) * result.lr * 0.999
+        else "")
+    return sched
+
+
+def recommend(result, total_steps: int, steps_per_epoch: Optional[int] = None,
+              **overrides) -> Schedule:
+    """``result.schedule("auto", total_steps)``: the shape and peak to train with.
+
+    No training beyond the range test. The shape is :data:`AUTO_SHAPE`; see
+    ``benchmarks/schedule_quality.py`` for how it compares with every shape at its best peak.
+    """
+    sched = configure(result, AUTO_SHAPE, total_steps, steps_per_epoch, **overrides)
+    sched.reason = "auto: {}; the shape with the lowest regret on the benchmark's design " \
+                   "tasks".format(sched.reason)
+    return sched
+
+
+def _fmt(x: float) -> str:
+    return "{:.2g}".format(x)
