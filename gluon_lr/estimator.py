@@ -49,8 +49,9 @@ class LRFinderHandler(_est.TrainBegin, _est.BatchBegin, _est.BatchEnd, _est.Epoc
         suggestion (as Lightning's ``update_attr``). The name of a schedule preset
         (``"one_cycle"``, ``"cosine"``, ...; ``"auto"`` where :meth:`LRFinderResult.schedule`
         offers it) attaches ``result.schedule(apply, total_steps)`` to the trainer's optimizer,
-        offset to start at its current ``num_update``. Without a suggestion nothing is applied
-        and a warning gives the diagnosis.
+        offset to start at its current ``num_update``; a one-cycle schedule also makes every
+        later ``trainer.step`` cycle momentum (:func:`gluon_lr.schedules.cycle_momentum`).
+        Without a suggestion nothing is applied and a warning gives the diagnosis.
     total_steps : int, optional
         The training length the schedule of ``apply`` is for (required with a preset name).
 
@@ -218,6 +219,19 @@ class LRFinderHandler(_est.TrainBegin, _est.BatchBegin, _est.BatchEnd, _est.Epoc
         optimizer.lr_scheduler = schedule
         self.applied = schedule
         logger.info("lr_scheduler set to %r", schedule)
+        self._cycle_momentum(trainer, schedule)
+
+    def _cycle_momentum(self, trainer, schedule) -> None:
+        """A one-cycle schedule also cycles momentum in the training that follows."""
+        from .schedules.momentum import MomentumCycler, momentum_at
+        cycler = getattr(trainer, "_gluon_lr_cycler", None)
+        if momentum_at(schedule, 1) is None or (cycler is not None and cycler.attached):
+            return  # an attached cycler follows whatever lr_scheduler the optimizer has
+        try:
+            trainer._gluon_lr_cycler = MomentumCycler(trainer)
+        except (TypeError, ValueError) as err:
+            warnings.warn("apply={!r}: momentum is not cycled: {}".format(self.apply, err),
+                          RuntimeWarning, stacklevel=5)
 
     def __enter__(self) -> "LRFinderHandler":
         return self
@@ -253,3 +267,28 @@ def _check_apply(apply, total_steps):
         raise ValueError("apply={!r} needs total_steps (the training length the schedule is "
                          "for)".format(apply))
     return apply, _positive_int("total_steps", total_steps)
+
+
+class MomentumHandler(_est.BatchBegin):
+    """Cycle momentum inside ``Estimator.fit`` when the trainer's scheduler is one-cycle.
+
+    Before every batch it sets the optimizer's ``momentum`` (or Adam's ``beta1``) to
+    ``lr_scheduler.momentum(num_update)`` for the coming step; with any other scheduler (or
+    none, e.g. while an :class:`LRFinderHandler` sweeps) it does nothing, so it can always be
+    passed. See :func:`gluon_lr.schedules.cycle_momentum` for plain training loops.
+
+    Examples
+    --------
+    >>> est.fit(train_data, epochs=10, event_handlers=[MomentumHandler()])  # doctest: +SKIP
+    """
+
+    def batch_begin(self, estimator, *args, **kwargs):
+        from .schedules.momentum import momentum_at
+        opt = estimator.trainer.optimizer
+        value = momentum_at(opt.lr_scheduler, opt.num_update + 1)
+        if value is None:
+            return
+        if getattr(opt, "momentum", None):
+            opt.momentum = value
+        elif hasattr(opt, "beta1"):
+            opt.beta1 = value

@@ -124,33 +124,17 @@ def test_plot_of_a_result_without_suggestion():
 
 
 def test_schedule_from_result():
+    """result.schedule delegates to gluon_lr.recommend (tested in detail in test_recommend)."""
+    from gluon_lr.recommend import configure
+    from gluon_lr.schedules import SCHEDULES
     r = make_result(steps_per_epoch=10)
-    one = r.schedule("one_cycle", total_steps=200)
-    assert one.max_lr == r.suggested_range[1] and one.total_steps == 200
-    assert r.lr < r.edge_lr <= r.lrs.max()
-    assert r.schedule("constant", 50).values(3) == [r.lr] * 3
-    tri = r.schedule("triangular", total_steps=200)
-    assert (tri.min_lr, tri.max_lr) == r.suggested_range and tri.cycle_length == 80
-    assert r.schedule("triangular2", total_steps=50).cycle_length == 50
-    assert r.schedule("triangular", 200, steps_per_epoch=5).cycle_length == 40
-    exp = r.schedule("exp_range", 100)
-    assert exp.gamma ** 100 == pytest.approx(0.1)
-    cos = r.schedule("cosine", 100)
-    assert cos(1) == r.lr and cos.cycle_length == 100
-    wc = r.schedule("warmup_cosine", 100)
-    assert wc(1) == 0.0 and wc(6) == pytest.approx(r.lr)
+    for name in list(SCHEDULES) + ["auto"]:
+        s = r.schedule(name, total_steps=100)
+        assert s == configure(r, name, 100) and s.reason
+        assert all(v <= r.lrs.max() for v in s.values(100))
     assert r.schedule("one_cycle", 100, pct_start=0.5).pct_start == 0.5
-    with pytest.raises(ValueError, match="unknown schedule 'linear'"):
-        r.schedule("linear", 100)
+    assert r.schedule("triangular", 200).cycle_length == 80  # steps_per_epoch from the run
+    with pytest.raises(ValueError, match="unknown schedule 'sgdr'"):
+        r.schedule("sgdr", 100)
     with pytest.raises(ValueError, match="total_steps must be > 0"):
         r.schedule("one_cycle", 0)
-
-
-def test_every_preset_can_be_built_from_a_result():
-    from gluon_lr.result import _SCHEDULE_ARGS
-    from gluon_lr.schedules import SCHEDULES
-    assert set(_SCHEDULE_ARGS) == set(SCHEDULES)
-    r = make_result(steps_per_epoch=10)
-    for name in SCHEDULES:
-        s = r.schedule(name, total_steps=100)
-        assert all(v <= r.lrs.max() for v in s.values(100))

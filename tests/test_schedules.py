@@ -7,9 +7,9 @@ import pytest
 from mxnet import gluon
 
 from conftest import make_data, make_net, train_steps
-from gluon_lr.schedules import (SCHEDULES, Anneal, Constant, CoolDown, Cosine, Offset, OneCycle,
-                                Schedule, Sequential, Triangular, WarmUp, apply_momentum,
-                                get_schedule, plot_schedule)
+from gluon_lr.schedules import (SCHEDULES, WSD, Anneal, Constant, CoolDown, Cosine, External,
+                                Linear, Offset, OneCycle, Schedule, Sequential, Triangular,
+                                WarmUp, apply_momentum, get_schedule, plot_schedule, to_gluoncv)
 
 # One configured instance of every preset, for the shared rules.
 PRESETS = {
@@ -20,10 +20,18 @@ PRESETS = {
     "cosine": dict(max_lr=0.1, min_lr=0.001, cycle_length=5, cycle_mul=2.0, cycle_decay=0.5),
     "warmup_cosine": dict(max_lr=0.1, total_steps=20, warmup_steps=4),
     "one_cycle": dict(max_lr=0.1, total_steps=20),
+    "linear": dict(max_lr=0.1, total_steps=20, warmup_steps=3),
+    "wsd": dict(max_lr=0.1, total_steps=20, warmup_steps=2, decay_fraction=0.3),
 }
 EXTRA = [WarmUp(Constant(0.1), 3), CoolDown(Cosine(0.1, 0.0, 10), 5, 4, final_lr=0.001),
          Offset(get_schedule("one_cycle", max_lr=0.1, total_steps=20), 7),
-         Sequential([Constant(0.1), Anneal(0.1, 0.01, 3)], [2])]
+         Sequential([Constant(0.1), Anneal(0.1, 0.01, 3)], [2]),
+         WSD(0.1, 20, warmup_steps=0, decay="linear", final_lr=0.001),
+         Linear(0.1, 20, warmup_steps=0),
+         # foreign schedulers inside ours (FactorScheduler mutates itself when called)
+         WarmUp(mx.lr_scheduler.FactorScheduler(step=3, factor=0.5, base_lr=0.1), 2),
+         Sequential([Constant(0.05), mx.lr_scheduler.PolyScheduler(30, base_lr=0.1, pwr=1)],
+                    [4])]
 
 
 def all_schedules():
@@ -170,13 +178,32 @@ def test_one_cycle_momentum_matches_pytorch_and_applies():
     (lambda: OneCycle("0.1", 10), TypeError, "max_lr must be a number"),
     (lambda: WarmUp(Constant(0.1), 0), ValueError, "length must be > 0, got 0"),
     (lambda: WarmUp(0.1, 3), TypeError, "schedule must be a gluon_lr Schedule"),
+    (lambda: Offset(Constant(0.1), -1), ValueError, "steps must be an int >= 0, got -1"),
     (lambda: WarmUp(Constant(0.1), 3, mode="exp"), ValueError, "mode must be one of"),
     (lambda: CoolDown(Constant(0.1), 0, 3), ValueError, "start must be > 0"),
     (lambda: Sequential([Constant(0.1)], [3]), ValueError, "boundaries must have"),
     (lambda: Sequential([Constant(0.1), Constant(0.2), Constant(0.3)], [3, 3]), ValueError,
      "strictly increasing"),
     (lambda: Constant(0), ValueError, "lr must be > 0, got 0"),
-    (lambda: get_schedule("linear"), ValueError, "unknown schedule 'linear'; choose one of"),
+    (lambda: get_schedule("sgdr"), ValueError, "unknown schedule 'sgdr'; choose one of"),
+    (lambda: Linear(0.1, 10, warmup_steps=10), ValueError,
+     "warmup_steps must be less than total_steps=10"),
+    (lambda: Linear(0.1, 10, warmup_steps=-1), ValueError, "warmup_steps must be >= 0, got -1"),
+    (lambda: Linear(0.1, 10, warmup_steps=1.5), TypeError, "warmup_steps must be an int"),
+    (lambda: Linear(0.1, 10, final_lr=0.2), ValueError, "final_lr must be less than max_lr"),
+    (lambda: Linear(0, 10), ValueError, "max_lr must be > 0, got 0"),
+    (lambda: WSD(0.1, 10, decay="exp"), ValueError, "decay must be one of"),
+    (lambda: WSD(0.1, 10, decay_fraction=1.5), ValueError, r"decay_fraction must be in \(0, 1\]"),
+    (lambda: WSD(0.1, 10, warmup_steps=5, decay_fraction=0.6), ValueError,
+     "warmup_steps=5 plus the 6 cool-down steps exceed total_steps=10"),
+    (lambda: OneCycle(0.1, 10, max_momentum=1.5), ValueError,
+     r"max_momentum must be in \(0, 1\), got 1.5"),
+    (lambda: OneCycle(0.1, 10, base_momentum=1.0), ValueError,
+     r"base_momentum must be in \(0, 1\), got 1.0"),
+    (lambda: Sequential([0.1], []), TypeError,
+     "schedules must be a gluon_lr Schedule or an mx.lr_scheduler.LRScheduler, got 0.1"),
+    (lambda: External(Constant(0.1)), TypeError, "not already a gluon_lr Schedule"),
+    (lambda: to_gluoncv(Constant(0.1), 0), ValueError, "niters must be > 0, got 0"),
     (lambda: get_schedule("warmup_cosine", max_lr=0.1, total_steps=5, warmup_steps=5),
      ValueError, "warmup_steps must be less than total_steps=5"),
     (lambda: get_schedule("one_cycle", max_lr=0.1), TypeError, "schedule 'one_cycle'"),
@@ -234,7 +261,101 @@ def test_one_cycle_from_a_range_test_trains_a_trainer():
         rates.append(trainer.learning_rate)
     assert rates == sched.values(total)
     peak = int(np.argmax(rates))
-    edge = result.suggested_range[1]
+    from gluon_lr.recommend import peak as peak_of
+    edge = peak_of(result, "one_cycle")
     assert peak == 8 and rates[peak] == pytest.approx(edge)  # 30 % of 30 steps, 0-based
     assert rates[0] == pytest.approx(edge / 25) and rates[-1] < edge / 1e4
     assert np.isfinite(net[0].weight.data().asnumpy()).all()
+
+
+def test_linear_and_wsd_closed_forms():
+    T, w, p = 20, 3, 0.4
+    t = np.arange(1, T + 3)
+    lin = np.where(t <= w, p * (t - 1) / w, p * (1 - (t - w - 1) / (T - w)))
+    np.testing.assert_allclose(Linear(p, T, warmup_steps=w).values(T + 2),
+                               np.maximum(lin, 0.0), atol=1e-15)
+    assert Linear(p, T, warmup_steps=w)(T + 1) == 0.0  # zero right after the budget
+    assert Linear(p, 100).warmup_steps == 5  # default warm-up: 5 % of the steps
+    d = 6  # round(0.3 * 20)
+    k = t - (T - d)
+    wsd = np.where(t <= w, p * (t - 1) / w,
+                   np.where(t <= T - d, p, p * (1 - np.sqrt(np.clip((k - 1) / d, 0, 1)))))
+    np.testing.assert_allclose(WSD(p, T, warmup_steps=w, decay_fraction=0.3).values(T + 2), wsd,
+                               atol=1e-15)
+    lin_cool = WSD(p, T, warmup_steps=w, decay_fraction=0.3, decay="linear").values(T)
+    np.testing.assert_allclose(lin_cool[-d:], p * (1 - np.arange(d) / d))
+    assert WSD(p, 100).decay_steps == 20 and WSD(p, 100).warmup_steps == 5
+    # no stable phase left: warm-up straight into the cool-down
+    np.testing.assert_allclose(WSD(1.0, 4, warmup_steps=2, decay_fraction=0.5,
+                                   decay="linear").values(5), [0, 0.5, 1, 0.5, 0])
+
+
+def test_linear_matches_mxnet_poly_scheduler_one_step_late():
+    T = 30
+    poly = mx.lr_scheduler.PolyScheduler(max_update=T, base_lr=0.2, pwr=1)
+    ours = Linear(0.2, T, warmup_steps=0)
+    np.testing.assert_allclose([ours(t + 1) for t in range(1, T + 1)],
+                               [poly(t) for t in range(1, T + 1)], atol=1e-12)
+
+
+def test_triangular2_does_not_overflow_after_1024_cycles():
+    s = Triangular(0.01, 0.1, cycle_length=2, mode="triangular2")
+    assert s(2049) == pytest.approx(0.01) and s(10 ** 6) == pytest.approx(0.01)
+    X, y = make_data(n=32)
+    net = make_net()
+    trainer = gluon.Trainer(net.collect_params(), "sgd", {"lr_scheduler": s})
+    trainer.optimizer.num_update = 2050  # as after 2,050 steps
+    train_steps(net, trainer, X, y, 1)  # used to raise OverflowError inside trainer.step
+
+
+def test_one_cycle_with_a_warmup_shorter_than_one_step_matches_pytorch():
+    # torch.optim.lr_scheduler.OneCycleLR(max_lr=0.1, total_steps=2): 0.0811745654, 4e-07
+    np.testing.assert_allclose(OneCycle(0.1, 2).values(2), [0.0811745654, 4e-07], rtol=1e-8)
+    np.testing.assert_allclose(OneCycle(0.1, 2).momentum(1), 0.8688255099, rtol=1e-8)
+    # total_steps=3 (0.9 steps of warm-up), from OneCycleLR's phase formula
+    np.testing.assert_allclose(OneCycle(0.1, 3).values(3),
+                               [0.0994415435, 0.0462637103, 4e-07], rtol=1e-8)
+
+
+def test_offset_accepts_numpy_integers():
+    s = Offset(Linear(0.1, 10, warmup_steps=0), np.int64(5))
+    assert s.steps == 5 and type(s.steps) is int
+    assert s(6) == 0.1 and s(7) == pytest.approx(0.09)
+    pickle.loads(pickle.dumps(s))
+
+
+def test_foreign_schedulers_inside_ours():
+    factor = mx.lr_scheduler.FactorScheduler(step=2, factor=0.5, base_lr=1.0)
+    seq = Sequential([Constant(2.0), factor], [2])
+    # Factor halves the rate every 2 updates after the first 2; its steps 1-5 follow step 2
+    assert seq.values(7) == [2.0, 2.0, 1.0, 1.0, 0.5, 0.5, 0.25]
+    assert [seq(t) for t in (7, 3, 6)] == [0.25, 1.0, 0.5]  # any order, any number of times
+    assert factor.base_lr == 1.0  # the user's scheduler is left alone
+    from gluoncv.utils import LRScheduler as GCV
+    gcv = GCV("cosine", base_lr=0.1, target_lr=0.0, niters=10)
+    warm = WarmUp(gcv, 3)
+    assert warm.values(4)[:3] == pytest.approx([0.0, gcv(1) / 3, 2 * gcv(1) / 3])
+    assert warm(4) == pytest.approx(gcv(1))
+    cool = CoolDown(mx.lr_scheduler.CosineScheduler(max_update=20, base_lr=0.1), 5, 5)
+    assert cool(6) == pytest.approx(mx.lr_scheduler.CosineScheduler(20, base_lr=0.1)(6))
+    assert cool(11) == 0.0
+
+
+def test_our_presets_inside_gluoncv_lr_sequential():
+    from gluoncv.utils import LRScheduler as GCV
+    from gluoncv.utils import LRSequential
+    ours = get_schedule("wsd", max_lr=0.1, total_steps=10, warmup_steps=0, decay_fraction=0.5,
+                        decay="linear")
+    seq = LRSequential([GCV("linear", base_lr=0.0, target_lr=0.1, niters=4),
+                        to_gluoncv(ours, 10)])
+    # LRSequential never reaches its last step (it clamps num_update to count - 1)
+    assert [seq(t) for t in range(5, 14)] == pytest.approx(ours.values(9))
+    # through a Trainer, with pickling (save_states)
+    X, y = make_data(n=32)
+    net = make_net()
+    trainer = gluon.Trainer(net.collect_params(), "sgd", {"lr_scheduler": seq})
+    for _ in range(6):
+        train_steps(net, trainer, X, y, 1)
+    assert trainer.learning_rate == pytest.approx(ours(2))
+    clone = pickle.loads(pickle.dumps(seq))
+    assert clone(9) == pytest.approx(ours(5))

@@ -14,6 +14,7 @@ from .composite import CoolDown, External, Offset, Sequential, WarmUp
 from .cosine import Cosine
 from .cyclic import Triangular
 from .decay import WSD, Linear
+from .momentum import MomentumCycler, cycle_momentum
 from .one_cycle import OneCycle, apply_momentum
 
 
@@ -73,5 +74,5 @@ def get_schedule(name: str, **kwargs) -> Schedule:
 
 
 __all__ = ["Anneal", "Constant", "CoolDown", "Cosine", "External", "Linear", "Offset", "OneCycle",
-           "SCHEDULES", "Schedule", "Sequential", "Triangular", "WSD", "WarmUp", "apply_momentum",
-           "get_schedule", "plot_schedule", "to_gluoncv"]
+           "MomentumCycler", "SCHEDULES", "Schedule", "Sequential", "Triangular", "WSD", "WarmUp",
+           "apply_momentum", "cycle_momentum", "get_schedule", "plot_schedule", "to_gluoncv"]

@@ -73,9 +73,10 @@ class OneCycle(Sequential):
     -----
     Step ``t`` has PyTorch's ``OneCycleLR`` value at iteration ``t - 1``; after
     ``total_steps`` the final value is kept. MXNet schedulers return only a learning rate, so
-    momentum is cycled by :func:`gluon_lr.schedules.apply_momentum`, called once per step before
-    ``trainer.step`` (it sets ``trainer.optimizer.momentum``, or ``beta1`` for Adam-like
-    optimizers; an optimizer built without momentum has no momentum state to change).
+    momentum is cycled by :func:`gluon_lr.schedules.cycle_momentum` (once, after creating the
+    trainer: every ``trainer.step`` then sets ``trainer.optimizer.momentum``, or ``beta1`` for
+    Adam-like optimizers), by :class:`gluon_lr.estimator.MomentumHandler` in an ``Estimator``,
+    or by hand with :func:`gluon_lr.schedules.apply_momentum` before each step.
     """
 
     def __init__(self, max_lr: float, total_steps: int, pct_start: float = 0.3,
@@ -135,11 +136,11 @@ def apply_momentum(trainer, schedule) -> None:
     Call it right before each ``trainer.step(...)``. Works for optimizers with ``momentum``
     (SGD, NAG; created with momentum > 0) and with ``beta1`` (Adam and relatives).
     """
-    momentum = getattr(schedule, "momentum", None)
-    if not callable(momentum):
-        raise TypeError("schedule {!r} has no momentum(num_update) method".format(schedule))
+    from .momentum import momentum_at
     opt = trainer.optimizer
-    value = momentum(opt.num_update + 1)
+    value = momentum_at(schedule, opt.num_update + 1)
+    if value is None:
+        raise TypeError("schedule {!r} has no momentum(num_update) method".format(schedule))
     if hasattr(opt, "momentum"):
         if not opt.momentum:
             raise ValueError("the optimizer was created with momentum=0, so it keeps no "

@@ -1,0 +1,103 @@
+import math
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+
+from gluon_lr import LRFinderResult
+from gluon_lr.recommend import (AUTO_SHAPE, EDGE_CAP, PEAK_FACTORS, SHAPES, build, configure,
+                                peak, recommend)
+from gluon_lr.schedules import SCHEDULES, WSD, Cosine, Linear, OneCycle, Triangular
+
+
+def valley(start=1e-4, end=1.0, n=100, noise=0.02, seed=0):
+    lrs = np.geomspace(start, end, n)
+    x = np.log10(lrs)
+    mid = np.log10(start) + 0.7 * (np.log10(end) - np.log10(start))
+    losses = 2.0 - 1.5 / (1 + np.exp(-(x - (mid - 1)) * 4)) + np.exp((x - mid) * 5)
+    losses += np.random.RandomState(seed).randn(n) * noise
+    return lrs, losses
+
+
+def result(**kw):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return LRFinderResult(*valley(**kw), steps_per_epoch=10)
+
+
+def test_build_parameterises_every_shape_by_its_peak():
+    T = 100
+    for name in SCHEDULES:
+        s = build(name, 0.3, T, steps_per_epoch=5)
+        assert s.max_value() == pytest.approx(0.3)
+    assert build("linear", 0.3, T) == Linear(0.3, T)
+    assert build("wsd", 0.3, T) == WSD(0.3, T)
+    assert build("one_cycle", 0.3, T) == OneCycle(0.3, T)
+    assert build("cosine", 0.3, T) == Cosine(0.3, 0.0, T)
+    assert build("triangular", 0.4, T, steps_per_epoch=5) == Triangular(0.1, 0.4, 40)
+    assert build("triangular", 0.4, T).cycle_length == T
+    assert build("linear", 0.3, T, warmup_steps=0).warmup_steps == 0  # overrides win
+
+
+def test_peak_is_a_multiple_of_the_suggestion_capped_below_the_edge():
+    r = result()
+    assert peak(r, "constant") == r.lr
+    for name in SHAPES:
+        expected = max(r.lr, min(PEAK_FACTORS[name] * r.lr, EDGE_CAP * r.edge_lr)
+                       if name != "constant" else r.lr)
+        assert peak(r, name) == pytest.approx(expected)
+        assert peak(r, name) >= r.lr
+    assert any(peak(r, n) > r.lr for n in SHAPES)  # decaying shapes peak higher
+
+
+def test_configure_names_its_choice_and_reason():
+    r = result()
+    for name in SCHEDULES:
+        s = configure(r, name, 200)
+        assert s.name == name and name in s.reason and "{:.3g}".format(peak(r, name)) in s.reason
+        assert s == build(name, peak(r, name), 200, 10)  # steps_per_epoch from the run
+        assert pickle.loads(pickle.dumps(s)) == s
+
+
+def test_auto_is_a_shape_and_a_peak_with_its_reason():
+    r = result()
+    s = r.schedule("auto", 300)
+    assert s == recommend(r, 300) and s.name == AUTO_SHAPE
+    assert s.reason.startswith("auto: ") and AUTO_SHAPE in s.reason
+    assert s.max_value() == pytest.approx(peak(r, AUTO_SHAPE))
+    assert r.schedule("auto", 300, warmup_steps=0).warmup_steps == 0
+
+
+def test_narrow_sweeps_no_longer_break_the_triangular_presets():
+    # end / start = 1.5: suggested_range collapses to a point, which made min_lr == max_lr
+    lrs = np.geomspace(0.01, 0.015, 60)
+    losses = np.linspace(1.0, 0.5, 60) + np.random.RandomState(0).randn(60) * 1e-3
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        r = LRFinderResult(lrs, losses)
+    assert r.lr is not None
+    for name in ("triangular", "triangular2", "exp_range"):
+        s = r.schedule(name, 100)
+        assert s.min_lr < s.max_lr and all(math.isfinite(v) for v in s.values(100))
+
+
+@pytest.mark.parametrize("call,exc,match", [
+    (lambda r: configure(r, "sgdr", 10), ValueError, "unknown schedule 'sgdr'; choose one of"),
+    (lambda r: build("linear", 0.0, 10), ValueError, "peak must be > 0, got 0.0"),
+    (lambda r: build("linear", 0.1, 10.5), TypeError, "total_steps must be an int"),
+    (lambda r: build("triangular", 0.1, 10, steps_per_epoch=0), ValueError,
+     "steps_per_epoch must be > 0"),
+    (lambda r: r.schedule("auto", -1), ValueError, "total_steps must be > 0, got -1"),
+])
+def test_bad_arguments(call, exc, match):
+    with pytest.raises(exc, match=match):
+        call(result())
+
+
+def test_no_suggestion_means_no_schedule():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        r = LRFinderResult(np.geomspace(1e-4, 1, 30), np.linspace(1, 5, 30))
+    with pytest.raises(ValueError, match="no suggestion to build a schedule from"):
+        r.schedule("auto", 100)
