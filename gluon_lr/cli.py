@@ -111,8 +111,8 @@ def _contexts(text: str):
 # rules and presets are listed here; a test checks them against gluon_lr.suggest.RULES and
 # gluon_lr.schedules.SCHEDULES.
 RULE_NAMES = ("auto", "minimum", "slide", "steepest", "valley")
-SCHEDULE_NAMES = ("constant", "cosine", "exp_range", "one_cycle", "triangular", "triangular2",
-                  "warmup_cosine")
+SCHEDULE_NAMES = ("constant", "cosine", "exp_range", "linear", "one_cycle", "triangular",
+                  "triangular2", "warmup_cosine", "wsd")
 
 _FIND_EPILOG = """\
 output:
@@ -145,6 +145,9 @@ presets and their arguments (defaults in brackets; unset options keep them):
   triangular, triangular2, exp_range
                  --min-lr --max-lr --cycle-length [--total-steps] --inc-fraction [0.5]
                  --gamma [1]
+  linear         --max-lr --warmup-steps [5%% of --total-steps] --final-lr [0] --start-lr [0]
+  wsd            --max-lr --warmup-steps [5%%] --decay-fraction [0.2] --decay [sqrt]
+                 --final-lr [0] --start-lr [0]
 """
 
 
@@ -199,16 +202,18 @@ def build_parser() -> argparse.ArgumentParser:
                       help="seed of MXNet's and numpy's generators (default: %(default)s)")
     find.add_argument("--ctx", default="cpu",
                       help="cpu, gpu:0 or a list such as gpu:0,gpu:1 (default: %(default)s)")
-    find.add_argument("--schedule", choices=SCHEDULE_NAMES, default=None,
-                      help="also write this preset, built from the result, and its plot "
+    find.add_argument("--schedule", choices=("auto",) + SCHEDULE_NAMES, default=None,
+                      help="also write this preset, built from the result, and its plot; "
+                           "auto: the recommended shape and peak, with the reason "
                            "(needs --epochs; default: none)")
     find.add_argument("--epochs", type=_positive_int, default=None,
                       help="training length the --schedule is for, in epochs of the data "
                            "(default: none)")
     find.add_argument("--compare-schedules", action="store_true",
-                      help="also race the schedule presets by successive halving on a "
-                           "held-out 20%% of the data; prints a table with its evidence and "
-                           "caveat, saves compare.png/.json (default: off)")
+                      help="also race the auto schedule at 1/3, 1 and 3 times its peak "
+                           "(at most half a training's steps) on a held-out 20%% of the data; "
+                           "prints a table with its evidence, choice and caveat, saves "
+                           "compare.png/.json (default: off)")
     find.add_argument("--out", default="lr_find",
                       help="folder for lr_find.png, .csv and .json; an earlier run there is "
                            "kept (see below) (default: ./%(default)s/)")
@@ -244,16 +249,21 @@ def build_parser() -> argparse.ArgumentParser:
                        ("--cycle-mul", "each restart's cycle is this many times longer "
                                        "(cosine)"),
                        ("--cycle-decay", "each restart's peak is multiplied by this "
-                                         "(cosine)")):
+                                         "(cosine)"),
+                       ("--final-lr", "rate at the end of the budget (linear, wsd)"),
+                       ("--decay-fraction", "share of the budget spent cooling down (wsd)")):
         sched.add_argument(flag, type=float, default=None,
                            help=text + " (default: the preset's, see below)")
     sched.add_argument("--cycle-length", type=_positive_int, default=None,
                        help="steps per cycle (cosine, triangular*, exp_range; default: "
                             "--total-steps)")
     sched.add_argument("--warmup-steps", type=_positive_int, default=None,
-                       help="warm-up steps (warmup_cosine; default: 5%% of --total-steps)")
+                       help="warm-up steps (warmup_cosine, linear, wsd; default: 5%% of "
+                            "--total-steps)")
     sched.add_argument("--anneal", choices=("cos", "linear"), default=None,
                        help="shape of one_cycle's phases (default: cos)")
+    sched.add_argument("--decay", choices=("sqrt", "linear", "cos"), default=None,
+                       help="shape of wsd's cool-down (default: sqrt)")
     sched.add_argument("--three-phase", action="store_true", default=None,
                        help="one_cycle with fastai's third, annihilation phase (default: off)")
     sched.add_argument("--out", default="schedule.png",
@@ -520,10 +530,10 @@ def _cmd_find(args) -> int:
     return status
 
 
-# Measured by benchmarks/schedule_selection.py (README, "Choosing a schedule by a short race").
-COMPARE_CAVEAT = ("caveat: in benchmarks/schedule_selection.py this short race picked the "
-                  "full-length winner 0 times in 6 (MNIST-5k, digits); use it to rule out a "
-                  "preset that fails badly, not to choose between close ones")
+# Measured by benchmarks/schedule_quality.py (README, "Choosing the schedule for a budget").
+COMPARE_CAVEAT = ("caveat: in benchmarks/schedule_quality.py short races are a noisy guide to "
+                  "full-length training; the race keeps schedule('auto') unless a challenger "
+                  "wins by the margin")
 
 
 def _evidence(comparison, n_val: int) -> str:
@@ -557,6 +567,7 @@ def _report_comparison(comparison, n_val: int) -> None:
         print("  {:<14} {:>6} {:>9.4f} {:>8}".format(row["name"], row["steps"], row["val_loss"],
                                                      acc))
     print("evidence: " + _evidence(comparison, n_val))
+    print("choice: " + comparison.reason)
     print(COMPARE_CAVEAT)
 
 
@@ -588,6 +599,8 @@ def _report(result, schedule) -> None:
         print("no suggestion: exit status {}".format(EXIT_NO_SUGGESTION))
     if schedule is not None:
         print("schedule: {}".format(schedule))
+        if getattr(schedule, "reason", None):
+            print("  why: {}".format(schedule.reason))
 
 
 _FILE_LABELS = (("png", "plot"), ("csv", "csv"), ("json", "json"),
@@ -605,7 +618,8 @@ def _report_files(paths) -> None:
 # ---- schedule and plot ------------------------------------------------------------------------
 _SCHEDULE_ARGS = ("lr", "max_lr", "min_lr", "start_lr", "gamma", "pct_start", "div_factor",
                   "final_div_factor", "inc_fraction", "cycle_mul", "cycle_decay",
-                  "cycle_length", "warmup_steps", "anneal", "three_phase")
+                  "cycle_length", "warmup_steps", "anneal", "three_phase", "final_lr",
+                  "decay_fraction", "decay")
 
 
 def _cmd_schedule(args) -> int:

@@ -1,11 +1,21 @@
-"""Which schedule trains best? Successive halving over presets built from a range test."""
+"""Can a little extra training beat ``result.schedule("auto", T)``? A short race of peaks.
+
+The range test's suggestion can be off by a factor of two or more for a given shape and budget,
+and the peak decides more than the shape does. :func:`compare_schedules` spends at most
+``budget x total_steps`` extra steps (default 0.5 x T): it trains a few candidates (by default
+the auto shape at half, once and twice the auto peak), each *compressed* to its share of the
+budget (the whole schedule, warm-up to decay, fitted in the short run, so that no candidate is
+judged mid-decay), from the same weights on the same batches, and scores each on held-out data.
+A challenger replaces the auto choice only when it beats it by more than ``margin``; otherwise
+the comparison says so and returns ``schedule("auto")`` with the evidence.
+"""
 from __future__ import annotations
 
 import json
 import math
 import os
 import time
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -14,7 +24,11 @@ from .state import RandomState
 from .step import TrainingStep
 
 nd = mx.nd
-DEFAULT_CANDIDATES = ("constant", "one_cycle", "triangular", "warmup_cosine")
+# The default candidates: the auto shape at these multiples of its own peak.
+DEFAULT_PEAK_FACTORS = (0.5, 1.0, 2.0)
+DEFAULT_CANDIDATES = None  # None: the auto shape at DEFAULT_PEAK_FACTORS x its peak
+DEFAULT_BUDGET = 0.5
+DEFAULT_MARGIN = 0.0
 
 
 class ScheduleComparison:
@@ -23,63 +37,69 @@ class ScheduleComparison:
     Attributes
     ----------
     best_name : str
-        The winning preset.
+        The winning candidate's label (``"<shape>@<peak>"``).
     best : Schedule
         The winner built for ``total_steps`` (ready for ``optimizer_params={"lr_scheduler":
-        comparison.best}``; it counts from ``num_update`` 1).
+        comparison.best}``; it counts from ``num_update`` 1). It has ``name`` and ``reason``.
+    auto : Schedule
+        ``result.schedule("auto", total_steps)``, what the race had to beat.
+    kept_auto : bool
+        True when no candidate beat the auto choice by more than the margin.
+    reason : str
+        One sentence on the choice.
     history : dict
-        Per candidate, the rungs it ran: ``steps``, ``val_loss``, ``val_accuracy``.
+        Per candidate: ``steps`` (its short run), ``val_loss``, ``val_accuracy``, ``shape``,
+        ``peak``, ``factor`` (its peak over the auto peak, for the default candidates).
     steps, seconds : int, float
-        What the whole comparison cost.
+        What the comparison cost (``steps / total_steps <= budget``).
     """
 
     def __init__(self, history: Dict[str, List[Dict[str, Any]]], best_name: str, best,
-                 total_steps: int, steps: int, seconds: float, select: str):
+                 total_steps: int, steps: int, seconds: float, select: str, auto=None,
+                 kept_auto: bool = False, reason: str = ""):
         self.history, self.best_name, self.best = history, best_name, best
         self.total_steps, self.steps, self.seconds, self.select = total_steps, steps, seconds, \
             select
+        self.auto, self.kept_auto, self.reason = auto, kept_auto, reason
 
     def table(self) -> List[Dict[str, Any]]:
-        """One row per candidate (its last rung), best first: name, steps trained, val loss,
-        val accuracy (None for non-classification losses), rungs reached."""
+        """One row per candidate, best first: name, steps trained, val loss, val accuracy (None
+        for non-classification losses), rungs (always 1)."""
         rows = []
         for name, rungs in self.history.items():
             last = rungs[-1]
             rows.append({"name": name, "steps": last["steps"], "val_loss": last["val_loss"],
                          "val_accuracy": last["val_accuracy"], "rungs": len(rungs)})
-        return sorted(rows, key=lambda r: (-r["rungs"], _score(r, self.select)))
+        return sorted(rows, key=lambda r: (r["name"] != self.best_name, _score(r, self.select)))
 
     def plot(self, ax=None, path: Optional[str] = None):
-        """What ranked the candidates (validation accuracy or loss, as :meth:`table`) against
-        the steps of each rung, legend in the table's order; returns the axes."""
+        """Validation score of each candidate against its peak; returns the axes."""
         created = ax is None
         if created:
             import matplotlib.pyplot as plt
             _, ax = plt.subplots(figsize=(7, 4))
-        by_accuracy = self.select == "accuracy" and all(
-            r["val_accuracy"] is not None for runs in self.history.values() for r in runs)
-        key = "val_accuracy" if by_accuracy else "val_loss"
-        for rank, row in enumerate(self.table(), 1):
-            name, rungs = row["name"], self.history[row["name"]]
-            ax.plot([r["steps"] for r in rungs], [r[key] for r in rungs], marker="o",
-                    lw=3 if name == self.best_name else 1.5,
-                    label="{}. {}".format(rank, name) + (" (best)" if name == self.best_name
-                                                         else ""))
-        ax.set_xticks(sorted({r["steps"] for runs in self.history.values() for r in runs}))
-        ax.set_xlabel("steps trained in the rung")
-        ax.set_ylabel("validation accuracy (%)" if by_accuracy else "validation loss")
-        ax.set_title("schedule comparison, ranked by {}: {} steps, {:.1f} s".format(
-            "accuracy" if by_accuracy else "loss", self.steps, self.seconds))
+        key = "val_accuracy" if self.select == "accuracy" else "val_loss"
+        for name, rungs in self.history.items():
+            r = rungs[-1]
+            ax.scatter([r["peak"]], [r[key]], s=90 if name == self.best_name else 40,
+                       label=name + (" (chosen)" if name == self.best_name else ""))
+        ax.set_xscale("log")
+        ax.set_xlabel("peak learning rate")
+        ax.set_ylabel("validation " + ("accuracy (%)" if key == "val_accuracy" else "loss"))
+        ax.set_title("schedule race: {} extra steps ({:.2f} x T), {:.1f} s".format(
+            self.steps, self.steps / self.total_steps, self.seconds))
         ax.grid(True, alpha=0.3)
-        ax.legend(loc="best")
+        ax.legend(loc="best", fontsize="small")
         if path is not None:
             ax.figure.savefig(os.fspath(path), dpi=120, bbox_inches="tight")
         return ax
 
     def to_dict(self) -> Dict[str, Any]:
         return {"best": self.best_name, "best_schedule": repr(self.best),
-                "total_steps": self.total_steps, "steps": self.steps, "seconds": self.seconds,
-                "select": self.select, "history": self.history, "table": self.table()}
+                "auto_schedule": repr(self.auto), "kept_auto": self.kept_auto,
+                "reason": self.reason, "total_steps": self.total_steps, "steps": self.steps,
+                "seconds": self.seconds, "select": self.select, "history": self.history,
+                "table": self.table()}
 
     def to_json(self, path: Optional[str] = None) -> str:
         text = json.dumps(self.to_dict(), indent=2)
@@ -89,8 +109,9 @@ class ScheduleComparison:
         return text
 
     def __repr__(self) -> str:
-        return "ScheduleComparison(best={!r}, candidates={}, steps={}, seconds={:.1f})".format(
-            self.best_name, len(self.history), self.steps, self.seconds)
+        return "ScheduleComparison(best={!r}, kept_auto={}, candidates={}, steps={}, " \
+               "seconds={:.1f})".format(self.best_name, self.kept_auto, len(self.history),
+                                        self.steps, self.seconds)
 
 
 def _score(row: Dict[str, Any], select: str) -> float:
@@ -102,37 +123,83 @@ def _score(row: Dict[str, Any], select: str) -> float:
     return loss if math.isfinite(loss) else math.inf
 
 
-def compare_schedules(learner, result, candidates: Sequence[str] = DEFAULT_CANDIDATES,
-                      budget_steps: Optional[int] = None, val_data=None, rungs: int = 3,
-                      seed: Optional[int] = None, total_steps: Optional[int] = None,
-                      val_batches: Optional[int] = None,
-                      select: str = "auto") -> ScheduleComparison:
-    """Pick the preset that trains best, by successive halving.
+Candidate = Union[str, Tuple[str, float]]
 
-    Every candidate is built from the range test (``result.schedule(name, b)``) for a budget of
-    ``b = budget_steps`` steps, trained from the same starting weights on the same batches, and
-    scored on ``val_data``; the better half goes on to the next rung with twice the budget,
-    until one is left or ``rungs`` rungs have run. Between candidates and at the end, the net
-    and trainer are restored exactly.
+
+def _candidates(result, candidates, auto_shape: str, auto_peak: float):
+    """[(label, shape, peak, factor)]; the auto choice is always among them."""
+    from .recommend import peak as peak_of
+    from .schedules import SCHEDULES
+    out = []
+    if candidates is None:
+        for f in DEFAULT_PEAK_FACTORS:
+            out.append((auto_shape, auto_peak * f, f))
+    else:
+        items = [candidates] if isinstance(candidates, str) else list(candidates)
+        if not items:
+            raise ValueError("candidates is empty: name at least one schedule")
+        for c in items:
+            if isinstance(c, str):
+                shape, p = c, None
+            elif isinstance(c, (tuple, list)) and len(c) == 2 and isinstance(c[0], str):
+                shape, p = c
+            else:
+                raise TypeError("a candidate must be a schedule name or a (name, peak) pair, got "
+                                "{!r}".format(c))
+            if shape not in SCHEDULES:
+                raise ValueError("unknown schedule {!r}; choose from {}".format(
+                    shape, sorted(SCHEDULES)))
+            if p is None:
+                p = peak_of(result, shape)
+            elif isinstance(p, bool) or not isinstance(p, (int, float)) or not (
+                    p > 0 and math.isfinite(p)):
+                raise ValueError("the peak of candidate {!r} must be a positive number, got "
+                                 "{!r}".format(shape, p))
+            out.append((shape, float(p), float(p) / auto_peak if shape == auto_shape else None))
+        if not any(s == auto_shape and math.isclose(p, auto_peak) for s, p, _ in out):
+            out.insert(0, (auto_shape, auto_peak, 1.0))
+    labelled = []
+    for shape, p, f in out:
+        label = "{}@{:.3g}".format(shape, p)
+        if any(label == x[0] for x in labelled):
+            raise ValueError("candidates lists {} twice".format(label))
+        labelled.append((label, shape, p, f))
+    return labelled
+
+
+def compare_schedules(learner, result, total_steps: Optional[int] = None, val_data=None,
+                      candidates: Optional[Sequence[Candidate]] = DEFAULT_CANDIDATES,
+                      budget: float = DEFAULT_BUDGET, margin: float = DEFAULT_MARGIN,
+                      seed: Optional[int] = None, val_batches: Optional[int] = None,
+                      select: str = "auto") -> ScheduleComparison:
+    """Spend at most ``budget x total_steps`` extra steps to improve on ``schedule("auto")``.
+
+    Each candidate (a shape and a peak) is built for ``n = floor(budget x total_steps / k)``
+    steps (``k`` candidates), trained from the same starting weights on the same batches, and
+    scored on ``val_data``. The net and trainer are restored between candidates and at the
+    end. The best candidate wins only if it beats the auto choice by more than ``margin``
+    (accuracy points, or loss); then :attr:`ScheduleComparison.best` is that shape at that
+    peak, built for ``total_steps``. Otherwise ``best`` is ``result.schedule("auto",
+    total_steps)`` and :attr:`ScheduleComparison.kept_auto` is True.
 
     Parameters
     ----------
     learner : Learner
     result : LRFinderResult
         A range test of this learner.
-    candidates : sequence of str
-        Preset names (see :data:`gluon_lr.schedules.SCHEDULES`).
-    budget_steps : int, optional
-        Steps of the first rung (default: half an epoch, at least 20).
+    total_steps : int, optional
+        The training the choice is for (default: 5 epochs of the learner's data).
     val_data : data
         Held-out data in any form ``Learner`` accepts (required).
-    rungs : int, default 3
-        The most rungs to run.
+    candidates : sequence, optional
+        Schedule names (each at its ``result.schedule`` peak) or ``(name, peak)`` pairs; the
+        auto choice is added if missing. Default: the auto shape at 0.5, 1 and 2 x its peak.
+    budget : float, default 0.5
+        Extra steps allowed, as a fraction of ``total_steps`` (at most 1).
+    margin : float, default 0.0
+        How much a challenger must beat the auto choice by.
     seed : int, optional
-        Seeds MXNet's generator before each training run (dropout), for a fair comparison.
-    total_steps : int, optional
-        The training length :attr:`ScheduleComparison.best` is built for (default: the
-        longest rung's budget).
+        Seeds MXNet's generator before each run (dropout), for a fair comparison.
     val_batches : int, optional
         Cap on the validation batches evaluated (default: all of one pass).
     select : {"auto", "loss", "accuracy"}
@@ -142,104 +209,104 @@ def compare_schedules(learner, result, candidates: Sequence[str] = DEFAULT_CANDI
     Raises
     ------
     ValueError
-        Before anything trains: empty or unknown candidates, no ``val_data``, a budget too
-        small, a result without a suggestion.
+        Before anything trains: bad candidates, no ``val_data``, a budget too small for 2 steps
+        per candidate, a result without a suggestion.
     """
-    from .schedules import SCHEDULES
+    from .recommend import AUTO_SHAPE, build
+    from .schedules.base import check_non_negative, check_positive
     from .schedules.composite import Offset
     if not isinstance(getattr(learner, "step", None), TrainingStep):
         raise TypeError("learner must be a gluon_lr.Learner, got {}".format(
             type(learner).__name__))
-    candidates = list(candidates) if not isinstance(candidates, str) else [candidates]
-    if not candidates:
-        raise ValueError("candidates is empty: name at least one schedule")
-    unknown = [c for c in candidates if c not in SCHEDULES]
-    if unknown:
-        raise ValueError("unknown schedule {!r}; choose from {}".format(unknown[0],
-                                                                        sorted(SCHEDULES)))
-    if len(set(candidates)) != len(candidates):
-        raise ValueError("candidates lists a schedule twice: {}".format(candidates))
     if val_data is None:
         raise ValueError("val_data is required: schedules are compared on held-out data")
-    if isinstance(rungs, bool) or not isinstance(rungs, int) or rungs < 1:
-        raise ValueError("rungs must be an int >= 1, got {!r}".format(rungs))
     if result.lr is None:
         raise ValueError("the range test gave no suggestion to build schedules from: "
                          "{}".format(result.diagnosis))
     spe = learner.steps_per_epoch
-    if budget_steps is None:
-        budget_steps = max(20, (spe or 40) // 2)
-    if isinstance(budget_steps, bool) or not isinstance(budget_steps, int):
-        raise TypeError("budget_steps must be an int, got {!r}".format(budget_steps))
-    if budget_steps < 2:
-        raise ValueError("budget_steps={} is too small: every candidate needs at least 2 steps "
-                         "in the first rung".format(budget_steps))
-    for name in candidates:  # build each once now, so a bad override fails before training
-        result.schedule(name, total_steps=budget_steps, steps_per_epoch=spe)
+    if total_steps is None:
+        total_steps = 5 * (spe or 40)
+    total_steps = check_positive("total_steps", total_steps, integer=True)
+    budget = check_positive("budget", budget)
+    if budget > 1:
+        raise ValueError("budget must be in (0, 1] (a fraction of total_steps), got {!r}".format(
+            budget))
+    margin = check_non_negative("margin", margin)
+    if select not in ("auto", "loss", "accuracy"):
+        raise ValueError("select must be 'auto', 'loss' or 'accuracy', got {!r}".format(select))
+    auto = result.schedule("auto", total_steps, steps_per_epoch=spe)
+    auto_shape, auto_peak = auto.name, auto.max_value()
+    cands = _candidates(result, candidates, auto_shape, auto_peak)
+    run = int(budget * total_steps) // len(cands)
+    if run < 2:
+        raise ValueError("budget={} x total_steps={} leaves {} steps for each of {} candidates; "
+                         "at least 2 are needed".format(budget, total_steps, run, len(cands)))
+    short = {label: build(shape, p, run, spe) for label, shape, p, _ in cands}  # fail early
+    classify = isinstance(learner.loss, mx.gluon.loss.SoftmaxCrossEntropyLoss)
+    if select == "accuracy" and not classify:
+        raise ValueError("select='accuracy' needs a SoftmaxCrossEntropyLoss; this learner's "
+                         "loss is {}".format(type(learner.loss).__name__))
+    if select == "auto":
+        select = "accuracy" if classify else "loss"
     rng = RandomState()  # before drawing val_data, which may shuffle
     try:
         val = _validation_set(learner, val_data, val_batches)
     except BaseException:
         rng.restore()
         raise
-    classify = isinstance(learner.loss, mx.gluon.loss.SoftmaxCrossEntropyLoss)
-    if select not in ("auto", "loss", "accuracy"):
-        raise ValueError("select must be 'auto', 'loss' or 'accuracy', got {!r}".format(select))
-    if select == "accuracy" and not classify:
-        raise ValueError("select='accuracy' needs a SoftmaxCrossEntropyLoss; this learner's "
-                         "loss is {}".format(type(learner.loss).__name__))
-    if select == "auto":
-        select = "accuracy" if classify else "loss"
 
     started = time.perf_counter()
-    history: Dict[str, List[Dict[str, Any]]] = {name: [] for name in candidates}
+    history: Dict[str, List[Dict[str, Any]]] = {}
     spent = 0
     batches = learner.batches()
     try:
-        first = next(batches)
-        learner.step.check(first)
+        learner.step.check(next(batches))
         state = learner.snapshot()
         try:
-            alive, budget = list(candidates), budget_steps
-            for rung in range(rungs):
-                for name in alive:
-                    rng.restore()  # the same batches for every candidate and rung
-                    if seed is not None:
-                        mx.random.seed(seed)
-                    stream = learner.batches()
-                    try:
-                        sched = result.schedule(name, total_steps=budget, steps_per_epoch=spe)
-                        opt = learner.trainer.optimizer
-                        opt.lr_scheduler = Offset(sched, int(opt.num_update))
-                        for _ in range(budget):
-                            learner.step.train(next(stream))
-                        loss, acc = _evaluate(learner, val, classify)
-                    finally:
-                        stream.close()
-                        state.restore()
-                    spent += budget
-                    history[name].append({"rung": rung, "steps": budget, "val_loss": loss,
-                                          "val_accuracy": acc})
-                if len(alive) == 1:
-                    break
-                ranked = sorted(alive, key=lambda n: _score(history[n][-1], select))
-                if rung < rungs - 1:
-                    alive = ranked[:max(1, math.ceil(len(alive) / 2))]
-                    if len(alive) == 1:
-                        break
-                    budget *= 2
-                else:
-                    alive = ranked
+            for label, shape, p, factor in cands:
+                rng.restore()  # the same batches for every candidate
+                if seed is not None:
+                    mx.random.seed(seed)
+                stream = learner.batches()
+                try:
+                    opt = learner.trainer.optimizer
+                    opt.lr_scheduler = Offset(short[label], int(opt.num_update))
+                    for _ in range(run):
+                        learner.step.train(next(stream))
+                    loss, acc = _evaluate(learner, val, classify)
+                finally:
+                    stream.close()
+                    state.restore()
+                spent += run
+                history[label] = [{"rung": 0, "steps": run, "val_loss": loss,
+                                   "val_accuracy": acc, "shape": shape, "peak": p,
+                                   "factor": factor}]
         finally:
             state.discard()
     finally:
         batches.close()
         rng.restore()
-    best_name = sorted(alive, key=lambda n: _score(history[n][-1], select))[0]
-    total = total_steps or max(r["steps"] for runs in history.values() for r in runs)
-    best = result.schedule(best_name, total_steps=total, steps_per_epoch=spe)
-    return ScheduleComparison(history, best_name, best, total, spent,
-                              time.perf_counter() - started, select)
+    auto_label = next(label for label, shape, p, _ in cands
+                      if shape == auto_shape and math.isclose(p, auto_peak))
+    ranked = sorted(history, key=lambda n: _score(history[n][-1], select))
+    top = ranked[0]
+    gain = _score(history[auto_label][-1], select) - _score(history[top][-1], select)
+    unit = "points" if select == "accuracy" else "in loss"
+    if top == auto_label or not gain > margin:
+        best, kept, best_name = auto, True, auto_label
+        reason = "kept schedule('auto') ({}): no candidate beat it by more than {:g} {} in " \
+                 "{}-step runs".format(auto_label, margin, unit, run)
+    else:
+        entry = history[top][-1]
+        best = build(entry["shape"], entry["peak"], total_steps, spe)
+        kept, best_name = False, top
+        reason = "{} beat schedule('auto') ({}) by {:.3g} {} in {}-step runs".format(
+            top, auto_label, gain, unit, run)
+    best.name = best_name.split("@")[0]
+    best.reason = "compare_schedules: " + reason
+    return ScheduleComparison(history, best_name, best, total_steps, spent,
+                              time.perf_counter() - started, select, auto=auto, kept_auto=kept,
+                              reason=reason)
 
 
 def _validation_set(learner, val_data, cap: Optional[int]):

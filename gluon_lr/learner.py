@@ -6,7 +6,7 @@ import logging
 from typing import List, Optional, Sequence, Union
 
 from ._mx import mx
-from .compare import DEFAULT_CANDIDATES, compare_schedules
+from .compare import compare_schedules
 from .data import BatchStream, array_samples, make_batches
 from .dist import check_timeout, coordinator
 from .dist import is_dist as _is_dist
@@ -436,18 +436,14 @@ class Learner:
                                   val_batches=val_batches, accumulate=accumulate,
                                   snapshot=snapshot)
 
-    def compare_schedules(self, result, candidates=DEFAULT_CANDIDATES,
-                          budget_steps: Optional[int] = None, val_data=None, rungs: int = 3,
-                          seed: Optional[int] = None, total_steps: Optional[int] = None,
-                          val_batches: Optional[int] = None, select: str = "auto"):
-        """Pick the schedule preset that trains best, by successive halving.
+    def compare_schedules(self, result, total_steps: Optional[int] = None, val_data=None,
+                          **kwargs):
+        """Spend at most half a training's steps to improve on ``result.schedule("auto")``.
 
         See :func:`gluon_lr.compare.compare_schedules`; returns a ``ScheduleComparison``.
         """
-        return compare_schedules(self, result, candidates=candidates, budget_steps=budget_steps,
-                                 val_data=val_data, rungs=rungs, seed=seed,
-                                 total_steps=total_steps, val_batches=val_batches,
-                                 select=select)
+        return compare_schedules(self, result, total_steps=total_steps, val_data=val_data,
+                                 **kwargs)
 
     def __repr__(self) -> str:
         return "Learner(net={}, ctx={}, optimizer={})".format(

@@ -81,7 +81,9 @@ def test_find_rec_file(tmp_path, capsys):
     (["find", "--ctx", "tpu"], "bad --ctx entry 'tpu'"),
     (["find", "--data", "digits", "--ctx", "gpu:0,gpu:1"], "ctx gpu(0) is not available"),
     (["find", "--optimizer-param", "momentum"], "expected key=value"),
-    (["schedule", "linear", "--total-steps", "10"], "argument name: invalid choice"),
+    (["schedule", "sgdr", "--total-steps", "10"], "argument name: invalid choice"),
+    (["schedule", "wsd", "--total-steps", "10", "--max-lr", "0.1", "--decay-fraction", "2"],
+     "decay_fraction must be in (0, 1]"),
     (["schedule", "one_cycle", "--total-steps", "10"], "max_lr"),
     (["schedule", "constant", "--total-steps", "10", "--max-lr", "1"],
      "constant does not take --max-lr"),
@@ -131,6 +133,22 @@ def test_module_entry_point_runs(tmp_path):
     assert "Constant(lr=0.1)" in proc.stdout
 
 
+def test_find_auto_schedule_reports_why(tmp_path, capsys):
+    out = tmp_path / "o"
+    assert main(["find", "--data", "digits", "--out", str(out), "--schedule", "auto",
+                 "--epochs", "2", "--num-iter", "60", "--start-lr", "1e-4",
+                 "--end-lr", "10"]) == 0
+    text = capsys.readouterr().out
+    from gluon_lr.recommend import AUTO_SHAPE
+    assert "  why: auto: {} at peak".format(AUTO_SHAPE) in text
+
+
+def test_schedule_command_builds_wsd(tmp_path, capsys):
+    assert main(["schedule", "wsd", "--total-steps", "20", "--max-lr", "0.1", "--decay",
+                 "linear", "--decay-fraction", "0.5", "--out", str(tmp_path / "w.png")]) == 0
+    assert "WSD(max_lr=0.1, total_steps=20" in capsys.readouterr().out
+
+
 def test_find_compare_schedules(tmp_path, capsys):
     out = tmp_path / "o"
     assert main(["find", "--data", "digits", "--compare-schedules", "--out", str(out),
@@ -138,11 +156,12 @@ def test_find_compare_schedules(tmp_path, capsys):
     text = capsys.readouterr().out
     assert "schedule comparison (" in text and "best " in text
     assert "evidence: " in text and "held-out samples" in text
-    assert "caveat: " in text and "0 times in 6" in text
-    for name in ("constant", "one_cycle", "triangular", "warmup_cosine"):
-        assert "  " + name in text
+    assert "caveat: " in text and "schedule_quality.py" in text
     doc = json.loads((out / "compare.json").read_text())
-    assert doc["best"] in ("constant", "one_cycle", "triangular", "warmup_cosine")
+    assert len(doc["table"]) == 3 and doc["best"] in doc["history"]
+    assert "choice: " + doc["reason"] in text
+    for row in doc["table"]:
+        assert "  " + row["name"] in text
     assert (out / "compare.png").stat().st_size > 0
 
 

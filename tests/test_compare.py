@@ -22,47 +22,72 @@ def setup():
     return learner, result, (Xv, yv)
 
 
-def test_successive_halving_and_restore(setup):
+def test_race_of_peaks_restores_and_respects_the_budget(setup):
     learner, result, val = setup
     X, y = make_data(n=128)
     train_steps(learner.net, learner.trainer, X, y, 2)  # mid-training: num_update = 2
     before = capture(learner.net, learner.trainer)
-    cmp = learner.compare_schedules(result, val_data=val, budget_steps=4, seed=0)
+    cmp = learner.compare_schedules(result, total_steps=60, val_data=val, seed=0)
     assert isinstance(cmp, ScheduleComparison)
     assert_same(before, capture(learner.net, learner.trainer))
-    # 4 candidates at 4 steps, the better 2 at 8 steps, then one is left
-    rungs = {name: [r["steps"] for r in runs] for name, runs in cmp.history.items()}
-    assert sorted(len(v) for v in rungs.values()) == [1, 1, 2, 2]
-    assert all(v == [4, 8][:len(v)] for v in rungs.values())
-    assert cmp.steps == 4 * 4 + 2 * 8
+    auto = result.schedule("auto", 60, steps_per_epoch=learner.steps_per_epoch)
+    assert cmp.auto == auto
+    # the auto shape at 0.5, 1 and 2 x its peak, each compressed to 30 / 3 = 10 steps
+    runs = {name: r[-1] for name, r in cmp.history.items()}
+    assert sorted(r["factor"] for r in runs.values()) == [0.5, 1.0, 2.0]
+    assert all(r["steps"] == 10 and r["shape"] == auto.name for r in runs.values())
+    assert cmp.steps == 30 and cmp.steps <= 0.5 * cmp.total_steps
     table = cmp.table()
-    assert table[0]["name"] == cmp.best_name and table[0]["rungs"] == 2
-    assert set(table[0]) == {"name", "steps", "val_loss", "val_accuracy", "rungs"}
+    assert table[0]["name"] == cmp.best_name
     assert all(0 <= row["val_accuracy"] <= 100 for row in table)
-    finalists = [r for r in table if r["rungs"] == 2]
-    assert finalists[0]["val_accuracy"] >= finalists[1]["val_accuracy"]
-    assert isinstance(cmp.best, Schedule) and cmp.total_steps == 8
-    assert cmp.best == result.schedule(cmp.best_name, total_steps=8,
-                                       steps_per_epoch=learner.steps_per_epoch)
+    best_acc = max(r["val_accuracy"] for r in runs.values())
+    auto_row = next(r for r in runs.values() if r["factor"] == 1.0)
+    if cmp.kept_auto:
+        assert cmp.best == auto and auto_row["val_accuracy"] >= best_acc - 1e-9
+        assert cmp.reason.startswith("kept schedule('auto')")
+    else:
+        assert runs[cmp.best_name]["val_accuracy"] > auto_row["val_accuracy"]
+        assert cmp.best.max_value() == pytest.approx(runs[cmp.best_name]["peak"])
+    assert isinstance(cmp.best, Schedule) and cmp.best.reason.startswith("compare_schedules: ")
+
+
+def test_a_challenger_must_beat_auto_by_the_margin(setup):
+    learner, result, val = setup
+    cmp = learner.compare_schedules(result, total_steps=60, val_data=val, seed=0, margin=101.0)
+    assert cmp.kept_auto and cmp.best == cmp.auto  # no accuracy gain exceeds 101 points
 
 
 def test_candidates_see_the_same_batches_and_are_reproducible(setup):
     learner, result, val = setup
-    a = learner.compare_schedules(result, candidates=["constant"],
-                                  val_data=val, budget_steps=3, seed=1)
-    b = learner.compare_schedules(result, candidates=["constant"], val_data=val, budget_steps=3,
-                                  seed=1)
+    a = learner.compare_schedules(result, total_steps=24, candidates=["constant"],
+                                  val_data=val, seed=1)
+    b = learner.compare_schedules(result, total_steps=24, candidates=["constant"],
+                                  val_data=val, seed=1)
     assert a.history == b.history
+    assert len(a.history) == 2  # the auto choice is always raced too
+    assert any(name.startswith("constant@") for name in a.history)
+
+
+def test_named_and_explicit_candidates(setup):
+    learner, result, val = setup
+    cmp = learner.compare_schedules(result, total_steps=40, val_data=val, seed=0,
+                                    candidates=["one_cycle", ("wsd", 0.05)], budget=0.3)
+    shapes = {r[-1]["shape"]: r[-1]["peak"] for r in cmp.history.values()}
+    from gluon_lr.recommend import peak
+    assert shapes["one_cycle"] == pytest.approx(peak(result, "one_cycle"))
+    assert shapes["wsd"] == 0.05 and len(shapes) == 3
+    assert cmp.steps == 3 * (12 // 3)
 
 
 def test_export_and_plot(setup, tmp_path):
     learner, result, val = setup
-    cmp = learner.compare_schedules(result, val_data=val, budget_steps=3, rungs=2, seed=0)
+    cmp = learner.compare_schedules(result, total_steps=30, val_data=val, seed=0)
     doc = json.loads(cmp.to_json(str(tmp_path / "c.json")))
-    assert doc["best"] == cmp.best_name and len(doc["table"]) == 4
+    assert doc["best"] == cmp.best_name and len(doc["table"]) == 3
+    assert doc["kept_auto"] == cmp.kept_auto and doc["reason"] == cmp.reason
     ax = cmp.plot(path=str(tmp_path / "c.png"))
-    assert len(ax.get_lines()) == 4 and (tmp_path / "c.png").stat().st_size > 0
-    assert "(best)" in " ".join(t.get_text() for t in ax.get_legend().get_texts())
+    assert (tmp_path / "c.png").stat().st_size > 0
+    assert "(chosen)" in " ".join(t.get_text() for t in ax.get_legend().get_texts())
 
 
 def test_regression_is_scored_on_loss():
@@ -72,34 +97,34 @@ def test_regression_is_scored_on_loss():
     learner = Learner(gluon.nn.Dense(1), (X[:64], y[:64]), loss=gluon.loss.L2Loss(),
                       batch_size=16)
     result = learner.find_lr(start_lr=1e-4, end_lr=10, num_iter=40, progress=False)
-    cmp = learner.compare_schedules(result, val_data=(X[64:], y[64:]), budget_steps=4,
+    cmp = learner.compare_schedules(result, total_steps=24, val_data=(X[64:], y[64:]),
                                     candidates=("constant", "cosine"))
     assert cmp.select == "loss" and all(r["val_accuracy"] is None for r in cmp.table())
+    if not cmp.kept_auto:
+        assert cmp.history[cmp.best_name][-1]["val_loss"] < min(
+            r[-1]["val_loss"] for n, r in cmp.history.items() if n != cmp.best_name)
     with pytest.raises(ValueError, match="select='accuracy' needs a SoftmaxCrossEntropyLoss"):
-        learner.compare_schedules(result, val_data=(X[64:], y[64:]), select="accuracy")
-
-
-def test_select_by_loss_ranks_by_loss(setup):
-    learner, result, val = setup
-    cmp = learner.compare_schedules(result, val_data=val, budget_steps=4, seed=0, select="loss")
-    finalists = [r for r in cmp.table() if r["rungs"] == 2]
-    assert finalists[0]["name"] == cmp.best_name
-    assert finalists[0]["val_loss"] <= finalists[1]["val_loss"]
+        learner.compare_schedules(result, total_steps=24, val_data=(X[64:], y[64:]),
+                                  select="accuracy")
 
 
 @pytest.mark.parametrize("kwargs,exc,match", [
     ({"candidates": []}, ValueError, "candidates is empty"),
     ({"candidates": ["constant", "sgdr"]}, ValueError, "unknown schedule 'sgdr'"),
-    ({"candidates": ["constant", "constant"]}, ValueError, "lists a schedule twice"),
+    ({"candidates": [("wsd", 0.1), ("wsd", 0.1)]}, ValueError, "candidates lists wsd@0.1 twice"),
+    ({"candidates": [3]}, TypeError, "a candidate must be a schedule name or a"),
+    ({"candidates": [("wsd", -1.0)]}, ValueError, "the peak of candidate 'wsd' must be a "
+                                                 "positive number, got -1.0"),
     ({"val_data": None}, ValueError, "val_data is required"),
-    ({"budget_steps": 1}, ValueError, "budget_steps=1 is too small"),
-    ({"budget_steps": 2.5}, TypeError, "budget_steps must be an int"),
-    ({"rungs": 0}, ValueError, "rungs must be an int >= 1, got 0"),
+    ({"budget": 0.01}, ValueError, "leaves 0 steps for each of 3 candidates"),
+    ({"budget": 1.5}, ValueError, r"budget must be in \(0, 1\]"),
+    ({"total_steps": 0}, ValueError, "total_steps must be > 0, got 0"),
+    ({"margin": -1}, ValueError, "margin must be >= 0, got -1"),
     ({"select": "f1"}, ValueError, "select must be 'auto', 'loss' or 'accuracy', got 'f1'"),
 ])
 def test_bad_input_fails_before_training(setup, kwargs, exc, match):
     learner, result, val = setup
-    kwargs = dict({"val_data": val, "budget_steps": 4}, **kwargs)
+    kwargs = dict({"val_data": val, "total_steps": 40}, **kwargs)
     before = capture(learner.net, learner.trainer)
     with pytest.raises(exc, match=match):
         learner.compare_schedules(result, **kwargs)
