@@ -3,7 +3,7 @@
 The range test's suggestion can be off by a factor of two or more for a given shape and budget,
 and the peak decides more than the shape does. :func:`compare_schedules` spends at most
 ``budget x total_steps`` extra steps (default 0.5 x T): it trains a few candidates (by default
-the auto shape at half, once and twice the auto peak), each *compressed* to its share of the
+the auto shape at a third of, once and three times the auto peak), each *compressed* to its share of the
 budget (the whole schedule, warm-up to decay, fitted in the short run, so that no candidate is
 judged mid-decay), from the same weights on the same batches, and scores each on held-out data.
 A challenger replaces the auto choice only when it beats it by more than ``margin``; otherwise
@@ -25,10 +25,11 @@ from .step import TrainingStep
 
 nd = mx.nd
 # The default candidates: the auto shape at these multiples of its own peak.
-DEFAULT_PEAK_FACTORS = (0.5, 1.0, 2.0)
+DEFAULT_PEAK_FACTORS = (1.0 / 3.0, 1.0, 3.0)
 DEFAULT_CANDIDATES = None  # None: the auto shape at DEFAULT_PEAK_FACTORS x its peak
 DEFAULT_BUDGET = 0.5
-DEFAULT_MARGIN = 0.0
+# What a challenger must gain over the auto choice: accuracy points, or validation loss.
+DEFAULT_MARGIN = {"accuracy": 1.0, "loss": 0.01}
 
 
 class ScheduleComparison:
@@ -169,7 +170,7 @@ def _candidates(result, candidates, auto_shape: str, auto_peak: float):
 
 def compare_schedules(learner, result, total_steps: Optional[int] = None, val_data=None,
                       candidates: Optional[Sequence[Candidate]] = DEFAULT_CANDIDATES,
-                      budget: float = DEFAULT_BUDGET, margin: float = DEFAULT_MARGIN,
+                      budget: float = DEFAULT_BUDGET, margin: Optional[float] = None,
                       seed: Optional[int] = None, val_batches: Optional[int] = None,
                       select: str = "auto") -> ScheduleComparison:
     """Spend at most ``budget x total_steps`` extra steps to improve on ``schedule("auto")``.
@@ -193,11 +194,14 @@ def compare_schedules(learner, result, total_steps: Optional[int] = None, val_da
         Held-out data in any form ``Learner`` accepts (required).
     candidates : sequence, optional
         Schedule names (each at its ``result.schedule`` peak) or ``(name, peak)`` pairs; the
-        auto choice is added if missing. Default: the auto shape at 0.5, 1 and 2 x its peak.
+        auto choice is added if missing. Default: the auto shape at 1/3, 1 and 3 x its peak.
     budget : float, default 0.5
         Extra steps allowed, as a fraction of ``total_steps`` (at most 1).
-    margin : float, default 0.0
-        How much a challenger must beat the auto choice by.
+    margin : float, optional
+        How much a challenger must beat the auto choice by: default 1.0 accuracy point, or
+        0.01 in validation loss when ranking by loss. (The factors and margins were chosen on
+        the design half of ``benchmarks/schedule_quality.py``: short runs are a noisy, biased
+        guide to full-length training, so a challenger has to win clearly.)
     seed : int, optional
         Seeds MXNet's generator before each run (dropout), for a fair comparison.
     val_batches : int, optional
@@ -231,7 +235,8 @@ def compare_schedules(learner, result, total_steps: Optional[int] = None, val_da
     if budget > 1:
         raise ValueError("budget must be in (0, 1] (a fraction of total_steps), got {!r}".format(
             budget))
-    margin = check_non_negative("margin", margin)
+    if margin is not None:
+        margin = check_non_negative("margin", margin)
     if select not in ("auto", "loss", "accuracy"):
         raise ValueError("select must be 'auto', 'loss' or 'accuracy', got {!r}".format(select))
     auto = result.schedule("auto", total_steps, steps_per_epoch=spe)
@@ -248,6 +253,8 @@ def compare_schedules(learner, result, total_steps: Optional[int] = None, val_da
                          "loss is {}".format(type(learner.loss).__name__))
     if select == "auto":
         select = "accuracy" if classify else "loss"
+    if margin is None:
+        margin = DEFAULT_MARGIN[select]
     rng = RandomState()  # before drawing val_data, which may shuffle
     try:
         val = _validation_set(learner, val_data, val_batches)

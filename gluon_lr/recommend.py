@@ -1,8 +1,8 @@
 """From a range test to a schedule: which shape, at what peak, for a given budget.
 
 Every shape is parameterised by its *peak* (:func:`build`), and the peak of each shape is a
-multiple of the range test's suggestion, capped below where the loss turned up
-(:func:`peak`). The multiples were fitted on the design half of
+multiple of the range test's ``valley`` suggestion, capped at twice the rate where the loss
+bottomed out (:func:`peak`). The multiples were fitted on the design half of
 ``benchmarks/schedule_quality.py`` and checked on its held-out half (see README.md):
 decaying shapes spend most steps below their peak and want a higher one than the best constant
 rate. :func:`recommend` is ``result.schedule("auto", T)``: one shape and its peak, chosen with
@@ -20,19 +20,24 @@ from .schedules.base import check_positive
 SHAPES = ("constant", "one_cycle", "linear", "cosine", "wsd", "triangular")
 AUTO = "auto"
 
-# peak = factor * suggestion, at most cap * edge_lr (where the smoothed loss bottomed out).
+# peak = factor * the range test's "valley" suggestion (fast.ai's rule), at most EDGE_CAP *
+# edge_lr. Fitted on the design half of benchmarks/schedule_quality.py (per shape, over the
+# rules auto/steepest/minimum/valley/slide, edge_lr, suggested_range and geometric means, times
+# factors in steps of sqrt(2)): "valley" was the most consistent base on those tasks; the
+# library's default "auto" suggestion was 0.02 to 4 times the best constant rate there.
+PEAK_BASE = "valley"
 PEAK_FACTORS: Dict[str, float] = {
-    "constant": 1.0,
-    "one_cycle": 2.0,
-    "linear": 2.0,
-    "cosine": 2.0,
-    "warmup_cosine": 2.0,
-    "wsd": 1.5,
-    "triangular": 1.5,
-    "triangular2": 1.5,
-    "exp_range": 1.5,
+    "constant": 4 * math.sqrt(2),
+    "one_cycle": 8.0,
+    "linear": 4 * math.sqrt(2),
+    "cosine": 4.0,
+    "warmup_cosine": 4.0,
+    "wsd": 4 * math.sqrt(2),
+    "triangular": 4 * math.sqrt(2),
+    "triangular2": 4 * math.sqrt(2),
+    "exp_range": 4 * math.sqrt(2),
 }
-EDGE_CAP = 1.0 / math.sqrt(2)
+EDGE_CAP = 2.0
 # The shape result.schedule("auto", T) returns.
 AUTO_SHAPE = "linear"
 # Smith: half a triangular cycle lasts 2-10 epochs; the bounds are a factor 4 apart.
@@ -77,18 +82,24 @@ def build(name: str, peak: float, total_steps: int, steps_per_epoch: Optional[in
 def peak(result, name: str) -> float:
     """The peak learning rate for shape ``name`` from a range test ``result``.
 
-    ``min(PEAK_FACTORS[name] * result.lr, EDGE_CAP * result.edge_lr)`` and never below the
-    suggestion itself.
+    ``PEAK_FACTORS[name] * result.suggestion("valley")`` (the run's own suggestion when
+    ``valley`` has none), at most ``EDGE_CAP * result.edge_lr``.
     """
     lr = result.lr
     if lr is None:
         raise ValueError("the range test gave no suggestion to build a schedule from: "
                          "{}".format(result.diagnosis))
-    value = PEAK_FACTORS.get(name, 1.0) * lr
+    base = _base(result)
+    value = PEAK_FACTORS.get(name, 1.0) * base
     edge = result.edge_lr
-    if edge is not None and name != "constant":
+    if edge is not None:
         value = min(value, EDGE_CAP * edge)
-    return max(value, lr)
+    return value
+
+
+def _base(result) -> float:
+    base = result.suggestion(PEAK_BASE)
+    return base if base is not None else result.lr
 
 
 def configure(result, name: str, total_steps: int, steps_per_epoch: Optional[int] = None,
@@ -108,10 +119,12 @@ def configure(result, name: str, total_steps: int, steps_per_epoch: Optional[int
     p = peak(result, name)
     sched = build(name, p, total_steps, spe, **overrides)
     sched.name = name
-    sched.reason = "{} at peak {:.3g} = {} x the suggestion {:.3g}{}".format(
-        name, p, _fmt(p / result.lr), result.lr,
-        " (capped at edge_lr/sqrt(2))" if p < PEAK_FACTORS.get(name, 1.0) * result.lr * 0.999
-        else "")
+    base = _base(result)
+    sched.reason = "{} at peak {:.3g} = {} x the {} suggestion {:.3g}{}".format(
+        name, p, _fmt(p / base), PEAK_BASE if result.suggestion(PEAK_BASE) is not None
+        else result.rule, base,
+        " (capped at {:g} x edge_lr)".format(EDGE_CAP)
+        if p < PEAK_FACTORS.get(name, 1.0) * base * 0.999 else "")
     return sched
 
 
@@ -123,8 +136,8 @@ def recommend(result, total_steps: int, steps_per_epoch: Optional[int] = None,
     ``benchmarks/schedule_quality.py`` for how it compares with every shape at its best peak.
     """
     sched = configure(result, AUTO_SHAPE, total_steps, steps_per_epoch, **overrides)
-    sched.reason = "auto: {}; the shape with the lowest regret on the benchmark's design " \
-                   "tasks".format(sched.reason)
+    sched.reason = "auto: {}; linear decay to zero over the budget had (with wsd) the lowest " \
+                   "regret on the benchmark's design tasks".format(sched.reason)
     return sched
 
 

@@ -32,9 +32,9 @@ def test_race_of_peaks_restores_and_respects_the_budget(setup):
     assert_same(before, capture(learner.net, learner.trainer))
     auto = result.schedule("auto", 60, steps_per_epoch=learner.steps_per_epoch)
     assert cmp.auto == auto
-    # the auto shape at 0.5, 1 and 2 x its peak, each compressed to 30 / 3 = 10 steps
+    # the auto shape at 1/3, 1 and 3 x its peak, each compressed to 30 / 3 = 10 steps
     runs = {name: r[-1] for name, r in cmp.history.items()}
-    assert sorted(r["factor"] for r in runs.values()) == [0.5, 1.0, 2.0]
+    assert sorted(r["factor"] for r in runs.values()) == pytest.approx([1 / 3, 1.0, 3.0])
     assert all(r["steps"] == 10 and r["shape"] == auto.name for r in runs.values())
     assert cmp.steps == 30 and cmp.steps <= 0.5 * cmp.total_steps
     table = cmp.table()
@@ -42,11 +42,11 @@ def test_race_of_peaks_restores_and_respects_the_budget(setup):
     assert all(0 <= row["val_accuracy"] <= 100 for row in table)
     best_acc = max(r["val_accuracy"] for r in runs.values())
     auto_row = next(r for r in runs.values() if r["factor"] == 1.0)
-    if cmp.kept_auto:
-        assert cmp.best == auto and auto_row["val_accuracy"] >= best_acc - 1e-9
+    if cmp.kept_auto:  # no challenger gained more than the default margin, 1 point
+        assert cmp.best == auto and auto_row["val_accuracy"] >= best_acc - 1.0
         assert cmp.reason.startswith("kept schedule('auto')")
     else:
-        assert runs[cmp.best_name]["val_accuracy"] > auto_row["val_accuracy"]
+        assert runs[cmp.best_name]["val_accuracy"] > auto_row["val_accuracy"] + 1.0
         assert cmp.best.max_value() == pytest.approx(runs[cmp.best_name]["peak"])
     assert isinstance(cmp.best, Schedule) and cmp.best.reason.startswith("compare_schedules: ")
 

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from gluon_lr import LRFinderResult
-from gluon_lr.recommend import (AUTO_SHAPE, EDGE_CAP, PEAK_FACTORS, SHAPES, build, configure,
-                                peak, recommend)
+from gluon_lr.recommend import (AUTO_SHAPE, EDGE_CAP, PEAK_BASE, PEAK_FACTORS, SHAPES, build,
+                                configure, peak, recommend)
 from gluon_lr.schedules import SCHEDULES, WSD, Cosine, Linear, OneCycle, Triangular
 
 
@@ -40,15 +40,29 @@ def test_build_parameterises_every_shape_by_its_peak():
     assert build("linear", 0.3, T, warmup_steps=0).warmup_steps == 0  # overrides win
 
 
-def test_peak_is_a_multiple_of_the_suggestion_capped_below_the_edge():
+def test_peak_is_a_multiple_of_valley_capped_at_twice_the_edge():
     r = result()
-    assert peak(r, "constant") == r.lr
-    for name in SHAPES:
-        expected = max(r.lr, min(PEAK_FACTORS[name] * r.lr, EDGE_CAP * r.edge_lr)
-                       if name != "constant" else r.lr)
+    base = r.suggestion(PEAK_BASE)
+    assert base is not None
+    for name in SCHEDULES:
+        expected = min(PEAK_FACTORS[name] * base, EDGE_CAP * r.edge_lr)
         assert peak(r, name) == pytest.approx(expected)
-        assert peak(r, name) >= r.lr
-    assert any(peak(r, n) > r.lr for n in SHAPES)  # decaying shapes peak higher
+    # decaying shapes peak higher than the constant rate (or as high)
+    assert all(peak(r, n) >= peak(r, "cosine") for n in ("one_cycle", "linear", "wsd"))
+    assert peak(r, "one_cycle") > peak(r, "constant")
+
+
+def test_the_cap_binds_on_a_curve_that_turns_up_early():
+    r = result()
+    capped = dict(PEAK_FACTORS, linear=1e6)
+    import gluon_lr.recommend as rec
+    old = rec.PEAK_FACTORS
+    rec.PEAK_FACTORS = capped
+    try:
+        s = r.schedule("linear", 100)
+    finally:
+        rec.PEAK_FACTORS = old
+    assert s.max_value() == pytest.approx(EDGE_CAP * r.edge_lr) and "capped" in s.reason
 
 
 def test_configure_names_its_choice_and_reason():
