@@ -224,9 +224,6 @@ def compare_schedules(learner, result, total_steps: Optional[int] = None, val_da
             type(learner).__name__))
     if val_data is None:
         raise ValueError("val_data is required: schedules are compared on held-out data")
-    if result.lr is None:
-        raise ValueError("the range test gave no suggestion to build schedules from: "
-                         "{}".format(result.diagnosis))
     spe = learner.steps_per_epoch
     if total_steps is None:
         total_steps = 5 * (spe or 40)

@@ -84,13 +84,13 @@ def peak(result, name: str) -> float:
 
     ``PEAK_FACTORS[name] * result.suggestion("valley")`` (the run's own suggestion when
     ``valley`` has none), at most ``EDGE_CAP * result.edge_lr``.
+
+    Raises
+    ------
+    ValueError
+        When neither ``valley`` nor the run's rule gives a suggestion.
     """
-    lr = result.lr
-    if lr is None:
-        raise ValueError("the range test gave no suggestion to build a schedule from: "
-                         "{}".format(result.diagnosis))
-    base = _base(result)
-    value = PEAK_FACTORS.get(name, 1.0) * base
+    value = PEAK_FACTORS.get(name, 1.0) * _base(result)
     edge = result.edge_lr
     if edge is not None:
         value = min(value, EDGE_CAP * edge)
@@ -99,7 +99,12 @@ def peak(result, name: str) -> float:
 
 def _base(result) -> float:
     base = result.suggestion(PEAK_BASE)
-    return base if base is not None else result.lr
+    if base is None:
+        base = result.lr
+    if base is None:
+        raise ValueError("the range test gave no suggestion to build a schedule from: "
+                         "{}".format(result.diagnosis))
+    return base
 
 
 def configure(result, name: str, total_steps: int, steps_per_epoch: Optional[int] = None,
@@ -125,6 +130,9 @@ def configure(result, name: str, total_steps: int, steps_per_epoch: Optional[int
         else result.rule, base,
         " (capped at {:g} x edge_lr)".format(EDGE_CAP)
         if p < PEAK_FACTORS.get(name, 1.0) * base * 0.999 else "")
+    if result.lr is None:
+        sched.reason += " (the run's {!r} rule gave none: {})".format(result.rule,
+                                                                      result.diagnosis)
     return sched
 
 

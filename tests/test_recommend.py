@@ -115,3 +115,13 @@ def test_no_suggestion_means_no_schedule():
         r = LRFinderResult(np.geomspace(1e-4, 1, 30), np.linspace(1, 5, 30))
     with pytest.raises(ValueError, match="no suggestion to build a schedule from"):
         r.schedule("auto", 100)
+
+
+def test_valley_alone_is_enough_and_the_reason_says_the_rule_had_none(monkeypatch):
+    r = result()
+    valley = r.suggestion(PEAK_BASE)
+    monkeypatch.setattr(LRFinderResult, "lr", property(lambda self: None))
+    s = r.schedule("auto", 100)
+    assert s.max_value() == pytest.approx(min(PEAK_FACTORS[AUTO_SHAPE] * valley,
+                                              EDGE_CAP * r.edge_lr))
+    assert "gave none" in s.reason
