@@ -40,9 +40,7 @@ notebooks: dev
 bench: install
 	$(BIN)/python benchmarks/overhead.py
 	$(BIN)/python benchmarks/suggestion_quality.py
-	$(BIN)/python benchmarks/schedule_vs_constant.py
-	$(BIN)/python benchmarks/one_cycle_peak.py
-	$(BIN)/python benchmarks/schedule_selection.py
+	$(BIN)/python benchmarks/schedule_quality.py
 	$(BIN)/python benchmarks/scale_cost.py
 
 clean:

@@ -74,23 +74,28 @@ class ScheduleComparison:
         return sorted(rows, key=lambda r: (r["name"] != self.best_name, _score(r, self.select)))
 
     def plot(self, ax=None, path: Optional[str] = None):
-        """Validation score of each candidate against its peak; returns the axes."""
+        """What ranked the candidates (validation accuracy or loss, as :meth:`table`) against
+        the steps of each rung, legend in the table's order; returns the axes."""
         created = ax is None
         if created:
             import matplotlib.pyplot as plt
             _, ax = plt.subplots(figsize=(7, 4))
-        key = "val_accuracy" if self.select == "accuracy" else "val_loss"
-        for name, rungs in self.history.items():
-            r = rungs[-1]
-            ax.scatter([r["peak"]], [r[key]], s=90 if name == self.best_name else 40,
-                       label=name + (" (chosen)" if name == self.best_name else ""))
-        ax.set_xscale("log")
-        ax.set_xlabel("peak learning rate")
-        ax.set_ylabel("validation " + ("accuracy (%)" if key == "val_accuracy" else "loss"))
-        ax.set_title("schedule race: {} extra steps ({:.2f} x T), {:.1f} s".format(
-            self.steps, self.steps / self.total_steps, self.seconds))
+        by_accuracy = self.select == "accuracy" and all(
+            r["val_accuracy"] is not None for runs in self.history.values() for r in runs)
+        key = "val_accuracy" if by_accuracy else "val_loss"
+        for rank, row in enumerate(self.table(), 1):
+            name, rungs = row["name"], self.history[row["name"]]
+            ax.plot([r["steps"] for r in rungs], [r[key] for r in rungs], marker="o",
+                    lw=3 if name == self.best_name else 1.5,
+                    label="{}. {}".format(rank, name) + (" (best)" if name == self.best_name
+                                                         else ""))
+        ax.set_xticks(sorted({r["steps"] for runs in self.history.values() for r in runs}))
+        ax.set_xlabel("steps trained (each candidate's compressed run)")
+        ax.set_ylabel("validation accuracy (%)" if by_accuracy else "validation loss")
+        ax.set_title("schedule comparison, ranked by {}: {} steps, {:.1f} s".format(
+            "accuracy" if by_accuracy else "loss", self.steps, self.seconds))
         ax.grid(True, alpha=0.3)
-        ax.legend(loc="best", fontsize="small")
+        ax.legend(loc="best")
         if path is not None:
             ax.figure.savefig(os.fspath(path), dpi=120, bbox_inches="tight")
         return ax

@@ -267,37 +267,33 @@ class LRFinderResult:
     # ---- pictures and schedules ----------------------------------------------------------
     def schedule(self, name: str, total_steps: int, steps_per_epoch: Optional[int] = None,
                  **overrides):
-        """A schedule preset configured from this range test.
+        """A schedule preset for ``total_steps`` steps, at the peak this range test gives it.
 
         Parameters
         ----------
         name : str
-            ``"constant"``, ``"one_cycle"``, ``"cosine"``, ``"warmup_cosine"``,
-            ``"triangular"``, ``"triangular2"`` or ``"exp_range"``.
+            ``"auto"`` (the recommended shape and peak, no extra training) or a preset:
+            ``"constant"``, ``"linear"``, ``"wsd"``, ``"one_cycle"``, ``"cosine"``,
+            ``"warmup_cosine"``, ``"triangular"``, ``"triangular2"``, ``"exp_range"``.
         total_steps : int
             Length of the training the schedule is for, in steps.
         steps_per_epoch : int, optional
             Sizes the cycles of the triangular family (default: what the range test's data
             had, when known).
         **overrides
-            Any argument of the preset, replacing the value derived below.
+            Any argument of the preset, replacing the value derived.
+
+        Returns
+        -------
+        Schedule
+            With ``name`` (the preset) and ``reason`` (why this shape and peak).
 
         Notes
         -----
-        - ``constant``: ``lr`` = the suggestion.
-        - ``one_cycle``: ``max_lr`` = the top of :attr:`suggested_range` (``edge_lr / sqrt(2)``,
-          Smith's upper bound, just below where the loss turns up); the rest are
-          ``OneCycle``'s defaults. One-cycle spends most steps far below its peak, so peaking
-          at the best *constant* rate undertrains (measured -1.9 points against the constant
-          rate on the MNIST subset), while peaking at the edge itself diverged on one seed in
-          five on digits (``benchmarks/schedule_vs_constant.py``).
-        - ``cosine``: one cosine from the suggestion to ``min_lr = 0`` over ``total_steps``.
-        - ``warmup_cosine``: linear warm-up over 5 % of the steps from 0 to the suggestion,
-          then one cosine to 0.
-        - ``triangular``, ``triangular2``, ``exp_range``: ``(min_lr, max_lr)`` =
-          :attr:`suggested_range`; a half cycle lasts 4 epochs (Smith: 2-10), shortened so
-          that at least one full cycle fits in ``total_steps``; ``exp_range`` uses ``gamma``
-          such that the amplitude falls to a tenth by ``total_steps``.
+        The configuration lives in :mod:`gluon_lr.recommend`: each shape is parameterised by
+        its peak (:func:`~gluon_lr.recommend.build`), and the peak is chosen per shape
+        (:func:`~gluon_lr.recommend.peak`); ``benchmarks/schedule_quality.py`` measures both
+        against a grid search.
 
         Raises
         ------

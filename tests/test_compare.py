@@ -87,7 +87,7 @@ def test_export_and_plot(setup, tmp_path):
     assert doc["kept_auto"] == cmp.kept_auto and doc["reason"] == cmp.reason
     ax = cmp.plot(path=str(tmp_path / "c.png"))
     assert (tmp_path / "c.png").stat().st_size > 0
-    assert "(chosen)" in " ".join(t.get_text() for t in ax.get_legend().get_texts())
+    assert "(best)" in " ".join(t.get_text() for t in ax.get_legend().get_texts())
 
 
 def test_regression_is_scored_on_loss():

@@ -14,7 +14,7 @@ from mxnet import autograd, gluon, nd
 from gluon_lr import Learner
 from gluon_lr.datasets import mnist5k, train_val_split
 from gluon_lr.models import get_model, lenet
-from gluon_lr.schedules import apply_momentum, plot_schedule
+from gluon_lr.schedules import cycle_momentum, plot_schedule
 
 EPOCHS = 3
 BATCH = 64
@@ -30,11 +30,10 @@ total = EPOCHS * steps_per_epoch
 ###############################################################################
 # The range test, then three presets
 # ----------------------------------
-# ``one_cycle`` peaks at the top of ``result.suggested_range`` (``result.edge_lr / sqrt(2)``,
-# just below where the loss turns up), above the suggestion: one-cycle spends most of its steps
-# far below its peak. ``triangular`` cycles over ``result.suggested_range`` (Smith's bounds:
-# where the loss falls steadily); ``warmup_cosine`` warms up over 5 % of the steps and then
-# follows one cosine from the suggestion down to zero.
+# Each preset gets its own peak from the range test (decaying shapes want a higher one than the
+# best constant rate); ``"auto"`` picks a shape and its peak, and says why in ``.reason``.
+# ``triangular`` cycles between a quarter of its peak and the peak; ``warmup_cosine`` warms up
+# over 5 % of the steps and then follows one cosine down to zero.
 net = lenet()
 net.hybridize()
 learner = Learner(net, (Xtr, ytr), optimizer="sgd", optimizer_params={"momentum": 0.9},
@@ -42,7 +41,8 @@ learner = Learner(net, (Xtr, ytr), optimizer="sgd", optimizer_params={"momentum"
 result = learner.find_lr(num_iter=100)
 print(repr(result), "range:", result.suggested_range)
 presets = {name: result.schedule(name, total_steps=total, steps_per_epoch=steps_per_epoch)
-           for name in ("one_cycle", "triangular", "warmup_cosine")}
+           for name in ("auto", "one_cycle", "triangular", "warmup_cosine")}
+print(presets["auto"].reason)
 fig, ax = plt.subplots(figsize=(7, 4))
 for name, sched in presets.items():
     plot_schedule(sched, total, ax=ax, label=name)
@@ -53,10 +53,11 @@ plt.show()
 # --------------------
 # Every preset is an ``mx.lr_scheduler.LRScheduler``: pass it as ``lr_scheduler``. Presets ignore
 # the optimizer's ``learning_rate`` (Adam's default of 0.001 would otherwise override them).
-# One-cycle also cycles momentum; MXNet schedulers return only a learning rate, so call
-# ``apply_momentum`` before each step.
+# One-cycle also cycles momentum; MXNet schedulers return only a learning rate, so
+# ``cycle_momentum(trainer)`` makes every ``trainer.step`` set it first.
 one_cycle = presets["one_cycle"]
 trainer = gluon.Trainer(net.collect_params(), "sgd", {"lr_scheduler": one_cycle, "momentum": 0.9})
+cycle_momentum(trainer)
 loss_fn = gluon.loss.SoftmaxCrossEntropyLoss()
 for epoch in range(EPOCHS):
     perm = np.random.permutation(len(X_train))
@@ -65,7 +66,6 @@ for epoch in range(EPOCHS):
         with autograd.record():
             loss = loss_fn(net(nd.take(Xtr, idx)), nd.take(ytr, idx))
         loss.backward()
-        apply_momentum(trainer, one_cycle)
         trainer.step(BATCH)
     acc = (net(nd.array(X_val)).argmax(axis=1).asnumpy() == y_val).mean()
     print("epoch {}: lr {:.4f}, validation accuracy {:.1%}".format(
