@@ -87,9 +87,10 @@ def test_tuple_of_input_arrays_needs_no_batch_fn():
     quick(learner)
     assert_same(before, capture(net, learner.trainer))
     # and the schedule comparison trains and scores the same two-input net
-    comparison = learner.compare_schedules(r, candidates=["constant"], budget_steps=4,
-                                           val_data=((X1, X2), y), rungs=1)
-    assert comparison.best_name == "constant"
+    comparison = learner.compare_schedules(r, total_steps=16, candidates=["constant"],
+                                           val_data=((X1, X2), y))
+    assert len(comparison.history) == 2  # constant, and the auto choice it must beat
+    assert comparison.best_name in comparison.history and comparison.steps == 8
 
 
 def test_extra_fields_as_in_torch_lr_finders_extra_xor_task():
