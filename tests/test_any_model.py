@@ -389,6 +389,8 @@ def test_batch_fn_serves_validation_and_the_schedule_comparison_too():
               val_batches=2)
     assert r.meta["val_batches"] == 2 and np.isfinite(r.losses[:10]).all()
     assert len(fn_calls) >= 3 * len(r.losses)  # a training batch and two held-out ones per step
-    comparison = learner.compare_schedules(r, candidates=["constant", "one_cycle"],
-                                           budget_steps=4, val_data=loader(False), rungs=1)
-    assert comparison.select == "accuracy" and comparison.best_name in ("constant", "one_cycle")
+    comparison = learner.compare_schedules(r, total_steps=24,
+                                           candidates=["constant", "one_cycle"],
+                                           val_data=loader(False))
+    assert comparison.select == "accuracy" and comparison.best_name in comparison.history
+    assert {row["name"].split("@")[0] for row in comparison.table()} >= {"constant", "one_cycle"}
