@@ -222,7 +222,7 @@ def test_compare_schedules_leaves_the_rng_with_a_shuffling_val_loader(data):
     np.random.seed(11)
     before = np.random.get_state()[1].copy()
     learner.compare_schedules(result, candidates=("constant", "cosine"), val_data=val,
-                              budget_steps=4, rungs=1)
+                              total_steps=24)
     np.testing.assert_array_equal(np.random.get_state()[1], before)
 
 
