@@ -99,6 +99,8 @@ def peak(result, name: str) -> float:
 
 def _base(result) -> float:
     base = result.suggestion(PEAK_BASE)
+    if result.lr is None and "chance level" in (result.diagnosis or ""):
+        base = None  # a dead network: no rate will do, whatever valley says
     if base is None:
         base = result.lr
     if base is None:
