@@ -279,7 +279,9 @@ class MomentumHandler(_est.BatchBegin):
 
     Examples
     --------
-    >>> est.fit(train_data, epochs=10, event_handlers=[MomentumHandler()])  # doctest: +SKIP
+    Pass it with the other handlers of a fit (``tests/test_momentum.py`` runs it)::
+
+        est.fit(train_data, epochs=10, event_handlers=[MomentumHandler()])
     """
 
     def batch_begin(self, estimator, *args, **kwargs):
