@@ -133,14 +133,15 @@ class Learner:
 
     Examples
     --------
-    >>> import numpy as np
+    >>> import mxnet as mx, numpy as np
     >>> from mxnet import gluon
-    >>> X = np.random.RandomState(0).rand(64, 4).astype("float32")
-    >>> y = (X.sum(axis=1) > 2).astype("float32")
+    >>> mx.random.seed(0)  # the net's initialisation
+    >>> X = np.random.RandomState(0).randn(256, 4).astype("float32")
+    >>> y = (X.sum(axis=1) > 0).astype("float32")
     >>> learner = Learner(gluon.nn.Dense(2), (X, y), batch_size=16)
-    >>> result = learner.find_lr(num_iter=20, progress=False)
-    >>> len(result.lrs) <= 20
-    True
+    >>> result = learner.find_lr(start_lr=1e-3, end_lr=100, num_iter=60, progress=False)
+    >>> len(result.lrs) <= 60, result.confidence
+    (True, 'high')
     """
 
     def __init__(self, net, data=_MISSING, loss=None, optimizer="sgd",
