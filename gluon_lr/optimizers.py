@@ -315,8 +315,19 @@ def _wd(opt, index) -> float:
     return opt._get_wd(index)
 
 
+class _AdamStepSize:
+    """The step size of the Adam-based optimizers: d x lr, with Adam's optional bias correction."""
+
+    def _begin(self, items, lr):
+        k = self.k
+        bias_correction = 1.0
+        if self.use_bias_correction:
+            bias_correction = (1 - self.beta2 ** (k + 1)) ** 0.5 / (1 - self.beta1 ** (k + 1))
+        return {"d": self.d, "lr": lr, "dlr": self.d * lr * bias_correction}
+
+
 @mx.optimizer.register
-class Prodigy(LRFreeOptimizer):
+class Prodigy(_AdamStepSize, LRFreeOptimizer):
     """Adam with Prodigy step sizes (Mishchenko & Defazio, ICML 2024).
 
     Leave ``learning_rate`` at 1.0 unless training is unstable; a cosine decay of the
@@ -381,12 +392,6 @@ class Prodigy(LRFreeOptimizer):
         # s, p0 (the starting point), exp_avg (if beta1 > 0), exp_avg_sq
         return (zeros(), weight.copy(), zeros() if self.beta1 > 0 else None, zeros())
 
-    def _begin(self, items, lr):
-        k = self.k
-        bias_correction = 1.0
-        if self.use_bias_correction:
-            bias_correction = (1 - self.beta2 ** (k + 1)) ** 0.5 / (1 - self.beta1 ** (k + 1))
-        return {"d": self.d, "lr": lr, "dlr": self.d * lr * bias_correction}
 
     def _accumulate(self, items, before):
         d, dlr = before["d"], before["dlr"]
@@ -517,7 +522,7 @@ class DAdaptSGD(LRFreeOptimizer):
 
 
 @mx.optimizer.register
-class DAdaptAdam(LRFreeOptimizer):
+class DAdaptAdam(_AdamStepSize, LRFreeOptimizer):
     """Adam with D-Adaptation step sizes (Defazio & Mishchenko, ICML 2023).
 
     Parameters
@@ -556,12 +561,6 @@ class DAdaptAdam(LRFreeOptimizer):
         zeros = lambda: nd.zeros(weight.shape, weight.context, dtype=weight.dtype)  # noqa: E731
         return (zeros(), zeros(), zeros())   # s, exp_avg, exp_avg_sq
 
-    def _begin(self, items, lr):
-        k = self.k
-        bias_correction = 1.0
-        if self.use_bias_correction:
-            bias_correction = (1 - self.beta2 ** (k + 1)) ** 0.5 / (1 - self.beta1 ** (k + 1))
-        return {"d": self.d, "lr": lr, "dlr": self.d * lr * bias_correction}
 
     def _accumulate(self, items, before):
         dlr = before["dlr"]

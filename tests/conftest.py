@@ -48,6 +48,15 @@ def data():
     return make_data()
 
 
+@pytest.fixture
+def npz(tmp_path):
+    """A small classification data set saved as ``d.npz`` (arrays ``x``, ``y``)."""
+    X, y = make_data(n=80)
+    path = tmp_path / "d.npz"
+    np.savez(path, x=X, y=y)
+    return str(path)
+
+
 def capture(net, trainer):
     """Everything find_lr must leave untouched, as plain numpy/python values."""
     mx.nd.waitall()

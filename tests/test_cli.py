@@ -12,15 +12,6 @@ from gluon_lr.cli import build_parser, main
 FAST = ["--num-iter", "30", "--start-lr", "1e-4", "--end-lr", "10"]
 
 
-@pytest.fixture
-def npz(tmp_path):
-    from conftest import make_data
-    X, y = make_data(n=80)
-    path = tmp_path / "d.npz"
-    np.savez(path, x=X, y=y)
-    return str(path)
-
-
 def test_find_writes_files_and_reports(npz, tmp_path, capsys):
     out = tmp_path / "out"
     assert main(["find", "--data", npz, "--batch-size", "16", "--out", str(out)] + FAST) == 0

@@ -15,15 +15,6 @@ FLAT = ["--num-iter", "20", "--start-lr", "1e-9", "--end-lr", "1e-8"]
 ROOT = os.path.abspath(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 
-@pytest.fixture
-def npz(tmp_path):
-    from conftest import make_data
-    X, y = make_data(n=80)
-    path = tmp_path / "d.npz"
-    np.savez(path, x=X, y=y)
-    return str(path)
-
-
 def _subparsers(parser):
     action = next(a for a in parser._actions if a.__class__.__name__ == "_SubParsersAction")
     return action.choices
