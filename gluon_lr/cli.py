@@ -30,37 +30,43 @@ class _Parser(argparse.ArgumentParser):
         raise CLIError(message)
 
 
-def _positive_int(text: str) -> int:
+def _whole(text: str) -> int:
     try:
-        value = int(text)
+        return int(text)
     except ValueError:
         raise argparse.ArgumentTypeError("expected a whole number, got {!r}".format(text))
+
+
+def _number(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("expected a number, got {!r}".format(text))
+
+
+def _positive_int(text: str) -> int:
+    value = _whole(text)
     if value < 1:
         raise argparse.ArgumentTypeError("expected a number >= 1, got {}".format(value))
     return value
 
 
 def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError("expected a number, got {!r}".format(text))
-    if not value > 0 or value == float("inf"):
+    value = _number(text)
+    if not 0 < value < float("inf"):
         raise argparse.ArgumentTypeError("expected a finite number > 0, got {!r}".format(text))
     return value
 
 
 def _non_negative_float(text: str) -> float:
-    if text.strip() in ("0", "0.0"):
-        return 0.0
-    return _positive_float(text)
+    value = _number(text)
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError("expected a finite number >= 0, got {!r}".format(text))
+    return value
 
 
 def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError("expected a whole number, got {!r}".format(text))
+    value = _whole(text)
     if not 0 <= value < 2 ** 32:
         raise argparse.ArgumentTypeError("expected a seed in [0, 2**32), got {}".format(value))
     return value

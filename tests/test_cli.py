@@ -67,6 +67,10 @@ def test_find_rec_file(tmp_path, capsys):
     (["find", "--data", "digits", "--optimizer", "sgdx"], "unknown optimizer 'sgdx'"),
     (["find", "--batch-size", "x"], "argument --batch-size: expected a whole number, got 'x'"),
     (["find", "--start-lr", "-1"], "argument --start-lr: expected a finite number > 0"),
+    (["find", "--start-lr", "nan"], "argument --start-lr: expected a finite number > 0"),
+    (["launch", "--timeout", "-1", "--", "true"],
+     "argument --timeout: expected a finite number >= 0, got '-1'"),
+    (["launch", "--timeout", "inf", "--", "true"], "argument --timeout: expected a finite number"),
     (["find", "--schedule", "one_cycle"], "--schedule needs --epochs N"),
     (["find", "--schedule", "sgdr", "--epochs", "2"], "argument --schedule: invalid choice"),
     (["find", "--ctx", "tpu"], "bad --ctx entry 'tpu'"),
@@ -165,3 +169,9 @@ def test_ctrl_c_exits_130_without_traceback(monkeypatch, capsys):
     monkeypatch.setitem(cli.COMMANDS, "plot", interrupted)
     assert main(["plot", "x.json"]) == 130
     assert capsys.readouterr().err == "gluon-lr: interrupted\n"
+
+
+@pytest.mark.parametrize("text", ["0", "0.0", "0.00", "0e0"])
+def test_launch_timeout_zero_means_none_however_it_is_written(text):
+    args = build_parser().parse_args(["launch", "--timeout", text, "--", "true"])
+    assert args.timeout == 0.0
