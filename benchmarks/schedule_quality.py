@@ -10,7 +10,8 @@ and batch order per seed across all runs). Scores are validation accuracy in per
 - ``result.schedule("auto", T)``: regret against the joint best (shape, peak) of the grid;
 - ``result.schedule(name, T)`` for each shape: regret against that shape's best grid peak;
 - ``learner.compare_schedules(result, total_steps=T, val_data=...)``: the pick trained for T,
-  its regret against the joint best, and its extra cost in steps as a multiple of T;
+  its regret against the joint best, and its extra cost in steps as a multiple of T; next to
+  it the previous design, ``probe=False`` (a race of 1/3, 1 and 3 x the auto peak);
 - the best constant rate of the 23-point grid (23 full trainings) next to the recommendation;
 - a random pick among the shapes, each at its ``result.schedule`` peak;
 - LR-free optimizers (Prodigy, D-Adaptation SGD; lr=1.0 as a multiplier with cosine to 0
@@ -152,6 +153,7 @@ def evaluate(name, gt, compare=True, lr_free=()):
            "constant_grid": shape_best["constant"]}
     named = {s: [] for s in SHAPES}
     auto, auto_names, cmp_scores, cmp_cost, cmp_names = [], [], [], [], []
+    race_scores = []
     for i, seed in enumerate(gt["seeds"]):
         result = LRFinderResult.from_dict(gt["results"][i])
         for s in SHAPES:
@@ -170,7 +172,15 @@ def evaluate(name, gt, compare=True, lr_free=()):
                                           seed=seed)
             cmp_scores.append(train(name, seed, c.best)[0])
             cmp_cost.append(c.steps / T)
-            cmp_names.append(c.best_name)
+            cmp_names.append(c.best_name + ("*" if c.probe and c.probe["over_training"]
+                                            else ""))
+            # the previous design, side by side: a race of 1/3, 1, 3 x the auto peak
+            lrn = learner(name, seed)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                r = lrn.compare_schedules(result, total_steps=T, val_data=(Xva.asnumpy(), yva),
+                                          seed=seed, probe=False)
+            race_scores.append(train(name, seed, r.best)[0])
     out["auto"] = statistics.mean(auto)
     out["auto_regret"] = joint - out["auto"]
     out["auto_names"] = auto_names
@@ -181,6 +191,7 @@ def evaluate(name, gt, compare=True, lr_free=()):
         out["compare_regret"] = joint - statistics.mean(cmp_scores)
         out["compare_cost"] = statistics.mean(cmp_cost)
         out["compare_names"] = cmp_names
+        out["race_regret"] = joint - statistics.mean(race_scores)
     for label, optimizer, params in lr_free:
         from gluon_lr.schedules import Cosine
         runs = [train(name, seed, Cosine(1.0, 0.0, T), optimizer, params)[0]
@@ -211,7 +222,9 @@ def report(rows, compare):
         head = ["task", "joint best (shape, peak)", "best constant of the 23-point grid",
                 "schedule(\"auto\")", "auto regret"]
         if compare:
-            head += ["compare_schedules regret", "its extra cost (x T)", "its picks"]
+            head += ["compare_schedules regret", "its extra cost (x T)",
+                     "its picks (* over-training probe fired)",
+                     "race of peaks (probe=False) regret"]
         head += ["random pick regret"]
         lf = sorted({k for r in part for k in r.get("lr_free", {})})
         head += ["{} regret".format(k) for k in lf]
@@ -223,7 +236,7 @@ def report(rows, compare):
                      fmt(r["auto_regret"])]
             if compare:
                 cells += [fmt(r["compare_regret"]), fmt(r["compare_cost"]),
-                          ",".join(r["compare_names"])]
+                          ",".join(r["compare_names"]), fmt(r["race_regret"])]
             cells += [fmt(r["random_regret"])] + [fmt(r["lr_free"][k]) for k in lf]
             print("| " + " | ".join(cells) + " |")
         mean = statistics.mean
@@ -234,10 +247,12 @@ def report(rows, compare):
                   mean(r["constant_grid"] for r in part),
                   mean(r["random_regret"] for r in part)))
         if compare:
-            print("{}: compare_schedules regret mean {:.2f}, worst {:.2f}, extra cost {:.2f} x T"
-                  .format(half, mean(r["compare_regret"] for r in part),
-                          max(r["compare_regret"] for r in part),
-                          mean(r["compare_cost"] for r in part)))
+            print("{}: compare_schedules regret mean {:.2f}, worst {:.2f}, extra cost {:.2f} x T;"
+                  " race of peaks (probe=False) regret mean {:.2f}".format(
+                      half, mean(r["compare_regret"] for r in part),
+                      max(r["compare_regret"] for r in part),
+                      mean(r["compare_cost"] for r in part),
+                      mean(r["race_regret"] for r in part)))
         for k in lf:
             print("{}: {} regret mean {:.2f}".format(half, k, mean(r["lr_free"][k]
                                                                    for r in part)))

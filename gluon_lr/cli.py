@@ -537,13 +537,19 @@ def _cmd_find(args) -> int:
 
 
 # Measured by benchmarks/schedule_quality.py (README, "Choosing the schedule for a budget").
-COMPARE_CAVEAT = ("caveat: in benchmarks/schedule_quality.py short races are a noisy guide to "
-                  "full-length training; the race keeps schedule('auto') unless a challenger "
-                  "wins by the margin")
+COMPARE_CAVEAT = ("caveat: measured in benchmarks/schedule_quality.py (README); the probe "
+                  "lowers the peak only when validation clearly got worse, and a race keeps "
+                  "schedule('auto') unless a challenger wins by the margin")
 
 
 def _evidence(comparison, n_val: int) -> str:
     """How far the pick is ahead of the runner-up, next to the validation noise."""
+    probe = getattr(comparison, "probe", None)
+    if probe is not None:
+        return "a {}-step constant run at {:.3g} scored best on {} held-out samples around " \
+               "step {}; its last window was {:.3g} {} worse".format(
+                   probe["steps"], probe["peak"], n_val, probe["best_step"], probe["drop"],
+                   "accuracy points" if comparison.select == "accuracy" else "(relative loss)")
     rows = [r for r in comparison.table() if r["rungs"] == max(
         x["rungs"] for x in comparison.table())]
     if len(rows) < 2:

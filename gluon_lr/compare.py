@@ -1,13 +1,20 @@
-"""Can a little extra training beat ``result.schedule("auto", T)``? A short race of peaks.
+"""Can a little extra training beat ``result.schedule("auto", T)``? An over-training probe.
 
-The range test's suggestion can be off by a factor of two or more for a given shape and budget,
-and the peak decides more than the shape does. :func:`compare_schedules` spends at most
-``budget x total_steps`` extra steps (default 0.5 x T): it trains a few candidates (by default
-the auto shape at a third of, once and three times the auto peak), each *compressed* to its share of the
-budget (the whole schedule, warm-up to decay, fitted in the short run, so that no candidate is
-judged mid-decay), from the same weights on the same batches, and scores each on held-out data.
-A challenger replaces the auto choice only when it beats it by more than ``margin``; otherwise
-the comparison says so and returns ``schedule("auto")`` with the evidence.
+A range test of the *training* loss cannot see over-training: on a small data set the best
+validation score can come from rates 20-50x below what the range test suggests, because a lower
+rate learns less in ``T`` steps. :func:`compare_schedules` spends at most ``budget x
+total_steps`` extra steps (default 0.5 x T). By default it trains one *probe*: a constant run
+at the auto peak ``p`` for all of those steps, scored on held-out data at 40 evenly spaced
+points. At its end the probe has covered the forward area (the sum of the rates) of the whole
+auto schedule, since linear decay from ``p`` over ``T`` sums to about ``p x T / 2``. If the
+smoothed validation score peaked at step ``t*`` and then got clearly worse, the budget over-
+trains at that peak, and the auto shape's peak is scaled down so that its forward area over
+``T`` matches ``p x t*``. Otherwise ``schedule("auto")`` is kept, with the probe as evidence.
+
+With ``candidates`` (or ``probe=False``) it runs the previous design instead: a race of
+candidates (by default the auto shape at a third of, once and three times the auto peak), each
+*compressed* to its share of the budget, from the same weights on the same batches; a
+challenger replaces the auto choice only when it beats it by more than ``margin``.
 """
 from __future__ import annotations
 
@@ -20,6 +27,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 import numpy as np
 
 from ._mx import mx
+from .schedules import Constant
 from .state import RandomState
 from .step import TrainingStep
 
@@ -30,6 +38,13 @@ DEFAULT_CANDIDATES = None  # None: the auto shape at DEFAULT_PEAK_FACTORS x its 
 DEFAULT_BUDGET = 0.5
 # What a challenger must gain over the auto choice: accuracy points, or validation loss.
 DEFAULT_MARGIN = {"accuracy": 1.0, "loss": 0.01}
+# The over-training probe (the default): a constant run at the auto peak for the whole extra
+# budget, scored on val_data at PROBE_POINTS evenly spaced steps.
+PROBE_POINTS = 40
+PROBE_WINDOW = 9  # evaluations per moving average
+# How much worse the last window must be than the best one to call it over-training:
+# accuracy points, or relative validation loss.
+PROBE_TOLERANCE = {"accuracy": 2.0, "loss": 0.03}
 
 
 class ScheduleComparison:
@@ -53,19 +68,27 @@ class ScheduleComparison:
         ``peak``, ``factor`` (its peak over the auto peak, for the default candidates).
     steps, seconds : int, float
         What the comparison cost (``steps / total_steps <= budget``).
+    probe : dict or None
+        The over-training probe (None when candidates were raced): ``peak``, ``steps``,
+        ``curve`` (``steps``, ``val_loss``, ``val_accuracy`` per evaluation), ``best_step``
+        (the middle of the best smoothed window), ``drop`` (how much worse the last window
+        is: accuracy points, or relative loss), ``over_training``, ``scaled_peak`` and
+        ``reason``. The race's ``history`` is empty then.
     """
 
     def __init__(self, history: Dict[str, List[Dict[str, Any]]], best_name: str, best,
                  total_steps: int, steps: int, seconds: float, select: str, auto=None,
-                 kept_auto: bool = False, reason: str = ""):
+                 kept_auto: bool = False, reason: str = "",
+                 probe: Optional[Dict[str, Any]] = None):
         self.history, self.best_name, self.best = history, best_name, best
         self.total_steps, self.steps, self.seconds, self.select = total_steps, steps, seconds, \
             select
         self.auto, self.kept_auto, self.reason = auto, kept_auto, reason
+        self.probe = probe
 
     def table(self) -> List[Dict[str, Any]]:
-        """One row per candidate, best first: name, steps trained, val loss, val accuracy (None
-        for non-classification losses), rungs (always 1)."""
+        """One row per raced candidate, best first: name, steps trained, val loss, val accuracy
+        (None for non-classification losses), rungs (always 1). Empty after a probe."""
         rows = []
         for name, rungs in self.history.items():
             last = rungs[-1]
@@ -83,14 +106,25 @@ class ScheduleComparison:
         by_accuracy = self.select == "accuracy" and all(
             r["val_accuracy"] is not None for runs in self.history.values() for r in runs)
         key = "val_accuracy" if by_accuracy else "val_loss"
+        probe = self.probe
+        if probe is not None:
+            if by_accuracy and probe["curve"][0]["val_accuracy"] is None:
+                by_accuracy = False
+            key = "val_accuracy" if by_accuracy else "val_loss"
+            ax.plot([c["steps"] for c in probe["curve"]], [c[key] for c in probe["curve"]],
+                    marker=".", label="probe: constant {:.3g}".format(probe["peak"]))
+            ax.axvline(probe["best_step"], color="grey", ls="--", lw=1,
+                       label="best window, step {}".format(probe["best_step"]))
         for rank, row in enumerate(self.table(), 1):
             name, rungs = row["name"], self.history[row["name"]]
             ax.plot([r["steps"] for r in rungs], [r[key] for r in rungs], marker="o",
                     lw=3 if name == self.best_name else 1.5,
                     label="{}. {}".format(rank, name) + (" (best)" if name == self.best_name
                                                          else ""))
-        ax.set_xticks(sorted({r["steps"] for runs in self.history.values() for r in runs}))
-        ax.set_xlabel("steps trained (each candidate's compressed run)")
+        if self.history:
+            ax.set_xticks(sorted({r["steps"] for runs in self.history.values() for r in runs}))
+        ax.set_xlabel("steps trained (each candidate's compressed run)" if self.history
+                      else "steps of the probe's constant run")
         ax.set_ylabel("validation accuracy (%)" if by_accuracy else "validation loss")
         ax.set_title("schedule comparison, ranked by {}: {} steps, {:.1f} s".format(
             "accuracy" if by_accuracy else "loss", self.steps, self.seconds))
@@ -105,7 +139,7 @@ class ScheduleComparison:
                 "auto_schedule": repr(self.auto), "kept_auto": self.kept_auto,
                 "reason": self.reason, "total_steps": self.total_steps, "steps": self.steps,
                 "seconds": self.seconds, "select": self.select, "history": self.history,
-                "table": self.table()}
+                "table": self.table(), "probe": self.probe}
 
     def to_json(self, path: Optional[str] = None) -> str:
         text = json.dumps(self.to_dict(), indent=2)
@@ -177,16 +211,26 @@ def compare_schedules(learner, result, total_steps: Optional[int] = None, val_da
                       candidates: Optional[Sequence[Candidate]] = DEFAULT_CANDIDATES,
                       budget: float = DEFAULT_BUDGET, margin: Optional[float] = None,
                       seed: Optional[int] = None, val_batches: Optional[int] = None,
-                      select: str = "auto") -> ScheduleComparison:
+                      select: str = "auto", probe: Optional[bool] = None) -> ScheduleComparison:
     """Spend at most ``budget x total_steps`` extra steps to improve on ``schedule("auto")``.
 
-    Each candidate (a shape and a peak) is built for ``n = floor(budget x total_steps / k)``
-    steps (``k`` candidates), trained from the same starting weights on the same batches, and
-    scored on ``val_data``. The net and trainer are restored between candidates and at the
-    end. The best candidate wins only if it beats the auto choice by more than ``margin``
-    (accuracy points, or loss); then :attr:`ScheduleComparison.best` is that shape at that
-    peak, built for ``total_steps``. Otherwise ``best`` is ``result.schedule("auto",
-    total_steps)`` and :attr:`ScheduleComparison.kept_auto` is True.
+    By default (no ``candidates``) the steps go to one over-training probe: a constant run at
+    the auto peak ``p`` for ``floor(budget x total_steps)`` steps, scored on ``val_data`` at
+    40 evenly spaced steps. When the validation score, smoothed over 9 evaluations, was best
+    around step ``t*`` and the last window is worse by more than 2 accuracy points (or 3 %
+    in validation loss), :attr:`ScheduleComparison.best` is the auto shape at the peak whose
+    forward area over ``total_steps`` equals ``p x t*`` (never above ``p``). Otherwise
+    ``best`` is ``result.schedule("auto", total_steps)`` and
+    :attr:`ScheduleComparison.kept_auto` is True. (Measured on
+    ``benchmarks/schedule_quality.py``: the race below did worse on its design tasks.)
+
+    With ``candidates`` or ``probe=False``, a race: each candidate (a shape and a peak) is built
+    for ``n = floor(budget x total_steps / k)`` steps (``k`` candidates), trained from the same
+    starting weights on the same batches, and scored on ``val_data``. The best candidate wins
+    only if it beats the auto choice by more than ``margin`` (accuracy points, or loss); then
+    ``best`` is that shape at that peak, built for ``total_steps``. Otherwise ``best`` is the
+    auto schedule and ``kept_auto`` is True. The net and trainer are restored after every
+    run and at the end.
 
     Parameters
     ----------
@@ -213,13 +257,17 @@ def compare_schedules(learner, result, total_steps: Optional[int] = None, val_da
         Cap on the validation batches evaluated (default: all of one pass).
     select : {"auto", "loss", "accuracy"}
         What ranks the candidates: validation loss, or accuracy (classification losses only);
-        ``"auto"`` is accuracy for ``SoftmaxCrossEntropyLoss`` and loss otherwise.
+        ``"auto"`` is accuracy for ``SoftmaxCrossEntropyLoss`` and loss otherwise. The probe
+        reads the same score.
+    probe : bool, optional
+        Run the over-training probe (default: when ``candidates`` is None) or the race
+        (``False``). ``True`` with ``candidates`` is refused.
 
     Raises
     ------
     ValueError
         Before anything trains: bad candidates, no ``val_data``, a budget too small for 2 steps
-        per candidate, a result without a suggestion.
+        per candidate (or 10 for the probe), a result without a suggestion.
     """
     from .recommend import AUTO_SHAPE, build
     from .schedules.base import check_non_negative, check_positive
@@ -243,12 +291,29 @@ def compare_schedules(learner, result, total_steps: Optional[int] = None, val_da
         raise ValueError("select must be 'auto', 'loss' or 'accuracy', got {!r}".format(select))
     auto = result.schedule("auto", total_steps, steps_per_epoch=spe)
     auto_shape, auto_peak = auto.name, auto.max_value()
+    if probe is None:
+        probe = candidates is None
+    elif not isinstance(probe, bool):
+        raise TypeError("probe must be True, False or None, got {!r}".format(probe))
+    elif probe and candidates is not None:
+        raise ValueError("probe=True spends the whole budget on the over-training probe; "
+                         "candidates are raced with probe=False")
     cands = _candidates(result, candidates, auto_shape, auto_peak)
-    run = int(budget * total_steps) // len(cands)
-    if run < 2:
-        raise ValueError("budget={} x total_steps={} leaves {} steps for each of {} candidates; "
-                         "at least 2 are needed".format(budget, total_steps, run, len(cands)))
-    short = {label: build(shape, p, run, spe) for label, shape, p, _ in cands}  # fail early
+    extra = int(budget * total_steps)
+    short = {}
+    if probe:
+        probe_steps, run = extra, 0
+        if probe_steps < PROBE_WINDOW + 1:
+            raise ValueError("budget={} x total_steps={} leaves {} steps for the over-training "
+                             "probe; at least {} are needed".format(
+                                 budget, total_steps, probe_steps, PROBE_WINDOW + 1))
+    else:
+        probe_steps, run = 0, extra // len(cands)
+        if run < 2:
+            raise ValueError("budget={} x total_steps={} leaves {} steps for each of {} "
+                             "candidates; at least 2 are needed".format(
+                                 budget, total_steps, run, len(cands)))
+        short = {label: build(shape, p, run, spe) for label, shape, p, _ in cands}
     classify = isinstance(learner.loss, mx.gluon.loss.SoftmaxCrossEntropyLoss)
     if select == "accuracy" and not classify:
         raise ValueError("select='accuracy' needs a SoftmaxCrossEntropyLoss; this learner's "
@@ -267,25 +332,40 @@ def compare_schedules(learner, result, total_steps: Optional[int] = None, val_da
     started = time.perf_counter()
     history: Dict[str, List[Dict[str, Any]]] = {}
     spent = 0
+    probe_doc: Optional[Dict[str, Any]] = None
     batches = learner.batches()
     try:
         learner.step.check(next(batches))
         state = learner.snapshot()
         try:
-            for label, shape, p, factor in cands:
-                rng.restore()  # the same batches for every candidate
+            def train(schedule, steps, every=None):
+                """Train ``schedule`` for ``steps`` from the snapshot; scores at ``every``."""
+                rng.restore()  # the same batches for every run
                 if seed is not None:
                     mx.random.seed(seed)
                 stream = learner.batches()
+                curve = []
                 try:
                     opt = learner.trainer.optimizer
-                    opt.lr_scheduler = Offset(short[label], int(opt.num_update))
-                    for _ in range(run):
+                    opt.lr_scheduler = Offset(schedule, int(opt.num_update))
+                    for t in range(1, steps + 1):
                         learner.step.train(next(stream))
-                    loss, acc = _evaluate(learner, val, classify)
+                        if every is not None and (t % every == 0 or t == steps):
+                            curve.append((t,) + _evaluate(learner, val, classify))
+                    if every is None:
+                        curve.append((steps,) + _evaluate(learner, val, classify))
                 finally:
                     stream.close()
                     state.restore()
+                return curve
+
+            if probe_steps:
+                every = max(1, probe_steps // PROBE_POINTS)
+                curve = train(Constant(auto_peak), probe_steps, every)
+                spent += probe_steps
+                probe_doc = _overtraining(curve, select, auto_peak, auto, total_steps)
+            for label, shape, p, factor in (cands if run else []):
+                (steps, loss, acc), = train(short[label], run)
                 spent += run
                 history[label] = [{"rung": 0, "steps": run, "val_loss": loss,
                                    "val_accuracy": acc, "shape": shape, "peak": p,
@@ -295,27 +375,82 @@ def compare_schedules(learner, result, total_steps: Optional[int] = None, val_da
     finally:
         batches.close()
         rng.restore()
-    auto_label = next(label for label, shape, p, _ in cands
-                      if shape == auto_shape and math.isclose(p, auto_peak))
-    ranked = sorted(history, key=lambda n: _score(history[n][-1], select))
-    top = ranked[0]
-    gain = _score(history[auto_label][-1], select) - _score(history[top][-1], select)
     unit = "points" if select == "accuracy" else "in loss"
-    if top == auto_label or not gain > margin:
-        best, kept, best_name = auto, True, auto_label
-        reason = "kept schedule('auto') ({}): no candidate beat it by more than {:g} {} in " \
-                 "{}-step runs".format(auto_label, margin, unit, run)
+    if probe_doc is not None and probe_doc["over_training"]:
+        q = probe_doc["scaled_peak"]
+        best = build(auto_shape, q, total_steps, spe)
+        kept, best_name = False, "{}@{:.3g}".format(auto_shape, q)
+        reason = probe_doc["reason"]
+    elif probe_doc is not None:
+        best, kept = auto, True
+        best_name = "{}@{:.3g}".format(auto_shape, auto_peak)
+        reason = probe_doc["reason"] + "; kept schedule('auto')"
     else:
-        entry = history[top][-1]
-        best = build(entry["shape"], entry["peak"], total_steps, spe)
-        kept, best_name = False, top
-        reason = "{} beat schedule('auto') ({}) by {:.3g} {} in {}-step runs".format(
-            top, auto_label, gain, unit, run)
+        auto_label = next(label for label, shape, p, _ in cands
+                          if shape == auto_shape and math.isclose(p, auto_peak))
+        ranked = sorted(history, key=lambda n: _score(history[n][-1], select))
+        top = ranked[0]
+        gain = _score(history[auto_label][-1], select) - _score(history[top][-1], select)
+        if top == auto_label or not gain > margin:
+            best, kept, best_name = auto, True, auto_label
+            reason = "kept schedule('auto') ({}): no candidate beat it by more than {:g} {} in " \
+                     "{}-step runs".format(auto_label, margin, unit, run)
+        else:
+            entry = history[top][-1]
+            best = build(entry["shape"], entry["peak"], total_steps, spe)
+            kept, best_name = False, top
+            reason = "{} beat schedule('auto') ({}) by {:.3g} {} in {}-step runs".format(
+                top, auto_label, gain, unit, run)
     best.name = best_name.split("@")[0]
     best.reason = "compare_schedules: " + reason
     return ScheduleComparison(history, best_name, best, total_steps, spent,
                               time.perf_counter() - started, select, auto=auto, kept_auto=kept,
-                              reason=reason)
+                              reason=reason, probe=probe_doc)
+
+
+def _overtraining(curve, select: str, peak: float, auto,
+                  total_steps: int) -> Dict[str, Any]:
+    """Read a constant-rate probe's validation curve: did it peak, then get worse?
+
+    ``curve`` is ``[(steps, val_loss, val_accuracy)]``. The scores are smoothed by a moving
+    average over :data:`PROBE_WINDOW` evaluations. Over-training is called when the last
+    window is worse than the best one by more than :data:`PROBE_TOLERANCE` (accuracy points,
+    or relative loss) and the best window ends before the last one starts. Then the auto
+    shape's peak is scaled so that its forward area (the sum of its rates over the budget)
+    equals the probe's area up to the middle of its best window, ``peak x t*``: what was
+    learnt by the best point, spread over the whole budget.
+    """
+    steps = [c[0] for c in curve]
+    if select == "accuracy":
+        values = [c[2] for c in curve]
+    else:
+        values = [-c[1] if math.isfinite(c[1]) else -math.inf for c in curve]
+    w = min(PROBE_WINDOW, len(values))
+    smooth = [sum(values[j:j + w]) / w for j in range(len(values) - w + 1)]
+    j_best = max(range(len(smooth)), key=lambda j: (smooth[j], -j))
+    best, last = smooth[j_best], smooth[-1]
+    if select == "accuracy":
+        drop, unit = best - last, "accuracy points"
+    else:
+        drop = (best - last) / max(abs(best), 1e-12) if math.isfinite(last) else math.inf
+        unit = "relative validation loss"
+    t_star = steps[j_best + (w - 1) // 2]
+    over = bool(drop > PROBE_TOLERANCE[select] and j_best + w - 1 < len(smooth) - 1)
+    doc = {"peak": peak, "steps": steps[-1], "curve": [
+        {"steps": s, "val_loss": l, "val_accuracy": a} for s, l, a in curve],
+        "best_step": t_star, "drop": drop, "over_training": over, "scaled_peak": peak}
+    if over:
+        area = sum(auto(i) for i in range(1, total_steps + 1)) / auto.max_value()
+        scaled = min(peak, peak * t_star / area)
+        doc["scaled_peak"] = scaled
+        doc["reason"] = ("over-training: a constant run at the auto peak {:.3g} scored best on "
+                         "val_data around step {} and was {:.3g} {} worse by step {}; the peak "
+                         "is scaled to {:.3g} so that the budget's forward area matches "
+                         "step {}".format(peak, t_star, drop, unit, steps[-1], scaled, t_star))
+    else:
+        doc["reason"] = "no over-training seen in a {}-step constant run at the auto " \
+                        "peak".format(steps[-1])
+    return doc
 
 
 def _validation_set(learner, val_data, cap: Optional[int]):

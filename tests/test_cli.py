@@ -153,10 +153,12 @@ def test_find_compare_schedules(tmp_path, capsys):
     assert "evidence: " in text and "held-out samples" in text
     assert "caveat: " in text and "schedule_quality.py" in text
     doc = json.loads((out / "compare.json").read_text())
-    assert len(doc["table"]) == 3 and doc["best"] in doc["history"]
+    # the default comparison is the over-training probe: its curve, no race
+    probe = doc["probe"]
+    assert doc["table"] == [] and probe["steps"] == doc["steps"] and len(probe["curve"]) >= 10
+    assert "evidence: a {}-step constant run at".format(probe["steps"]) in text
     assert "choice: " + doc["reason"] in text
-    for row in doc["table"]:
-        assert "  " + row["name"] in text
+    assert doc["best"].startswith(doc["reason"] and "linear@")
     assert (out / "compare.png").stat().st_size > 0
 
 

@@ -27,8 +27,8 @@ def test_race_of_peaks_restores_and_respects_the_budget(setup):
     X, y = make_data(n=128)
     train_steps(learner.net, learner.trainer, X, y, 2)  # mid-training: num_update = 2
     before = capture(learner.net, learner.trainer)
-    cmp = learner.compare_schedules(result, total_steps=60, val_data=val, seed=0)
-    assert isinstance(cmp, ScheduleComparison)
+    cmp = learner.compare_schedules(result, total_steps=60, val_data=val, seed=0, probe=False)
+    assert isinstance(cmp, ScheduleComparison) and cmp.probe is None
     assert_same(before, capture(learner.net, learner.trainer))
     auto = result.schedule("auto", 60, steps_per_epoch=learner.steps_per_epoch)
     assert cmp.auto == auto
@@ -53,7 +53,8 @@ def test_race_of_peaks_restores_and_respects_the_budget(setup):
 
 def test_a_challenger_must_beat_auto_by_the_margin(setup):
     learner, result, val = setup
-    cmp = learner.compare_schedules(result, total_steps=60, val_data=val, seed=0, margin=101.0)
+    cmp = learner.compare_schedules(result, total_steps=60, val_data=val, seed=0, margin=101.0,
+                                    probe=False)
     assert cmp.kept_auto and cmp.best == cmp.auto  # no accuracy gain exceeds 101 points
 
 
@@ -81,7 +82,7 @@ def test_named_and_explicit_candidates(setup):
 
 def test_export_and_plot(setup, tmp_path):
     learner, result, val = setup
-    cmp = learner.compare_schedules(result, total_steps=30, val_data=val, seed=0)
+    cmp = learner.compare_schedules(result, total_steps=30, val_data=val, seed=0, probe=False)
     doc = json.loads(cmp.to_json(str(tmp_path / "c.json")))
     assert doc["best"] == cmp.best_name and len(doc["table"]) == 3
     assert doc["kept_auto"] == cmp.kept_auto and doc["reason"] == cmp.reason
@@ -116,7 +117,10 @@ def test_regression_is_scored_on_loss():
     ({"candidates": [("wsd", -1.0)]}, ValueError, "the peak of candidate 'wsd' must be a "
                                                  "positive number, got -1.0"),
     ({"val_data": None}, ValueError, "val_data is required"),
-    ({"budget": 0.01}, ValueError, "leaves 0 steps for each of 3 candidates"),
+    ({"budget": 0.01, "probe": False}, ValueError, "leaves 0 steps for each of 3 candidates"),
+    ({"budget": 0.2}, ValueError, "leaves 8 steps for the over-training probe; at least 10"),
+    ({"probe": "yes"}, TypeError, "probe must be True, False or None, got 'yes'"),
+    ({"probe": True, "candidates": ["wsd"]}, ValueError, "probe=True spends the whole budget"),
     ({"budget": 1.5}, ValueError, r"budget must be in \(0, 1\]"),
     ({"total_steps": 0}, ValueError, "total_steps must be > 0, got 0"),
     ({"margin": -1}, ValueError, "margin must be >= 0, got -1"),
@@ -129,6 +133,84 @@ def test_bad_input_fails_before_training(setup, kwargs, exc, match):
     with pytest.raises(exc, match=match):
         learner.compare_schedules(result, **kwargs)
     assert_same(before, capture(learner.net, learner.trainer))
+
+
+def test_probe_keeps_auto_while_validation_improves():
+    X, y = make_data(n=176)  # one distribution: train on 128, validate on 48
+    learner = Learner(make_net(), (X[:128], y[:128]), optimizer="adam", batch_size=16)
+    result = learner.find_lr(start_lr=1e-4, end_lr=10.0, num_iter=40, progress=False)
+    val = (X[128:], y[128:])
+    train_steps(learner.net, learner.trainer, X[:128], y[:128], 2)  # mid-training
+    before = capture(learner.net, learner.trainer)
+    cmp = learner.compare_schedules(result, total_steps=160, val_data=val, seed=0)
+    assert_same(before, capture(learner.net, learner.trainer))
+    probe = cmp.probe
+    auto = result.schedule("auto", 160, steps_per_epoch=learner.steps_per_epoch)
+    # the whole budget goes to one constant run at the auto peak, scored every 2 of 80 steps
+    assert cmp.steps == probe["steps"] == 80 and cmp.history == {} and cmp.table() == []
+    assert probe["peak"] == pytest.approx(auto.max_value())
+    assert [c["steps"] for c in probe["curve"]] == list(range(2, 81, 2))
+    accuracy = [c["val_accuracy"] for c in probe["curve"]]
+    smooth = [np.mean(accuracy[j:j + 9]) for j in range(32)]
+    assert smooth[-1] >= max(smooth) - 2.0 and smooth[-1] > 85  # it learns, nothing over-trains
+    assert probe["drop"] == pytest.approx(max(smooth) - smooth[-1])
+    assert not probe["over_training"] and cmp.kept_auto and cmp.best == auto
+    assert probe["scaled_peak"] == probe["peak"]
+    assert cmp.reason.startswith("no over-training seen in a 80-step constant run")
+    doc = cmp.to_dict()
+    assert doc["probe"]["curve"] == probe["curve"] and doc["table"] == []
+    ax = cmp.plot()
+    assert "probe: constant" in " ".join(t.get_text() for t in ax.get_legend().get_texts())
+
+
+def test_probe_lowers_the_peak_when_validation_gets_worse():
+    # validation labels are the negated training targets: the more the net learns, the worse
+    # it scores, so the smoothed validation loss is best in the first window
+    rs = np.random.RandomState(0)
+    X = rs.rand(96, 3).astype("float32")
+    y = (X @ np.array([1.0, -2.0, 0.5], dtype="float32"))[:, None] + 1.0
+    learner = Learner(gluon.nn.Dense(1), (X[:64], y[:64]), loss=gluon.loss.L2Loss(),
+                      batch_size=16)
+    result = learner.find_lr(start_lr=1e-4, end_lr=10, num_iter=40, progress=False)
+    before = capture(learner.net, learner.trainer)
+    cmp = learner.compare_schedules(result, total_steps=200, val_data=(X[64:], -y[64:]),
+                                    seed=0)
+    assert_same(before, capture(learner.net, learner.trainer))
+    probe, auto = cmp.probe, cmp.auto
+    assert cmp.select == "loss" and probe["over_training"] and not cmp.kept_auto
+    assert probe["drop"] > 0.03 and probe["best_step"] < 0.5 * probe["steps"]
+    q = probe["scaled_peak"]
+    assert q < auto.max_value() and cmp.best.max_value() == pytest.approx(q)
+    assert cmp.best.name == auto.name and cmp.best_name == "{}@{:.3g}".format(auto.name, q)
+    # forward area over the budget = the probe's area up to its best step
+    area = sum(cmp.best(i) for i in range(1, 201))
+    assert area == pytest.approx(probe["peak"] * probe["best_step"], rel=1e-6)
+    assert cmp.reason.startswith("over-training:") and "step {}".format(
+        probe["best_step"]) in cmp.reason
+    assert cmp.best.reason == "compare_schedules: " + cmp.reason
+
+
+@pytest.mark.parametrize("shape,over", [("u", True), ("rising", False), ("noisy", False)])
+def test_overtraining_reads_the_smoothed_curve(shape, over):
+    from gluon_lr.compare import _overtraining
+    from gluon_lr.schedules import Linear
+    steps = list(range(5, 205, 5))  # 40 evaluations
+    if shape == "u":  # best around step 50, then 6 points worse
+        acc = [90 - abs(s - 50) / 25 for s in steps]
+    elif shape == "rising":
+        acc = [80 + s / 20 for s in steps]
+    else:  # +-1.5 points around 90: within the 2-point tolerance
+        acc = [90 + (1.5 if k % 2 else -1.5) for k in range(40)]
+    curve = [(s, 0.3, a) for s, a in zip(steps, acc)]
+    auto = Linear(0.4, 400)
+    doc = _overtraining(curve, "accuracy", 0.4, auto, 400)
+    assert doc["over_training"] is over
+    if over:
+        assert 40 <= doc["best_step"] <= 60 and doc["drop"] > 2.0
+        area = sum(auto(i) for i in range(1, 401)) / 0.4
+        assert doc["scaled_peak"] == pytest.approx(0.4 * doc["best_step"] / area)
+    else:
+        assert doc["scaled_peak"] == 0.4
 
 
 def test_offset_schedule():
