@@ -7,9 +7,9 @@ total_steps`` extra steps (default 0.5 x T). By default it trains one *probe*: a
 at the auto peak ``p`` for all of those steps, scored on held-out data at 40 evenly spaced
 points. At its end the probe has covered the forward area (the sum of the rates) of the whole
 auto schedule, since linear decay from ``p`` over ``T`` sums to about ``p x T / 2``. If the
-smoothed validation score peaked at step ``t*`` and then got clearly worse, the budget over-
-trains at that peak, and the auto shape's peak is scaled down so that its forward area over
-``T`` matches ``p x t*``. Otherwise ``schedule("auto")`` is kept, with the probe as evidence.
+smoothed validation score peaked at step ``t*`` and then got clearly worse, the budget
+over-trains at that peak, and the auto shape's peak is scaled down so that its forward area
+over ``T`` matches ``p x t*``. Otherwise ``schedule("auto")`` is kept, with the probe as evidence.
 
 With ``candidates`` (or ``probe=False``) it runs the previous design instead: a race of
 candidates (by default the auto shape at a third of, once and three times the auto peak), each
