@@ -45,6 +45,8 @@ from common import accuracy, seeded_net, train_epochs  # noqa: E402
 
 GRID = [10 ** (e / 4) for e in range(-20, 3)]  # 1e-5 .. 10**0.5
 RULES = list(SUGGESTION_RULES)
+REPEATS = 3  # find_lr(repeats=3): the median of three sweeps, reported as the row "auto x3"
+REPEAT_ROW = "auto x3"
 SPREAD_SEEDS = 5
 CACHE_VERSION = 2
 CURVES_VERSION = 2  # the finder records chance_loss and checks parameters for NaN
@@ -231,7 +233,7 @@ class Task:
                      self.spec["batch"], seed)
         return self.score(net)
 
-    def range_test(self, seed, order_seed):
+    def range_test(self, seed, order_seed, repeats=1):
         net, trainer = self.init_state(seed)
         learner = Learner(net, (self.Xtr, self.ytr), loss=self.loss, trainer=trainer,
                           batch_size=self.spec["batch"])
@@ -240,7 +242,8 @@ class Task:
         t0 = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            result = learner.find_lr(num_iter=self.spec.get("num_iter", 100), progress=False)
+            result = learner.find_lr(num_iter=self.spec.get("num_iter", 100), progress=False,
+                                     repeats=repeats)
         return result, time.perf_counter() - t0
 
 
@@ -277,15 +280,16 @@ def run_grid(task, seeds, use_cache):
     return cache.data
 
 
-def range_tests(task, seeds, use_cache):
+def range_tests(task, seeds, use_cache, repeats=1):
     """{(seed, order_seed): (saved result dict, seconds)}: the regret runs and the spread runs."""
-    cache = Cache("curves", task.name, use_cache, CURVES_VERSION)
+    cache = Cache("curves" if repeats == 1 else "curves-r{}".format(repeats), task.name,
+                  use_cache, CURVES_VERSION)
     runs = [(s, s) for s in seeds] + [(0, k) for k in range(1, SPREAD_SEEDS)]
     changed = False
     for s, k in runs:
         key = "{}/{}".format(s, k)
         if key not in cache.data:
-            result, secs = task.range_test(s, k)
+            result, secs = task.range_test(s, k, repeats)
             cache.data[key] = {"result": result.to_dict(), "seconds": secs}
             changed = True
     if changed:
@@ -320,13 +324,16 @@ def evaluate(task, seeds, use_cache, rules=RULES):
     best = mean[best_lr]
     worst = (max if task.regression else min)(mean.values())
     runs = range_tests(task, seeds, use_cache)
+    repeated = range_tests(task, seeds, use_cache, REPEATS)
     trained = Cache("trained", task.name, use_cache)
     rows = {}
-    for r in rules:
+    for r in list(rules) + [REPEAT_ROW]:
+        source = repeated if r == REPEAT_ROW else runs
+        rule = "auto" if r == REPEAT_ROW else r
         scores, lrs = [], []
         for s in seeds:
-            result = runs[(s, s)][0]
-            lr = result.lr if r == result.rule else result.suggestion(r)
+            result = source[(s, s)][0]
+            lr = result.lr if rule == result.rule else result.suggestion(rule)
             lrs.append(lr)
             if lr is None:
                 scores.append(worst)
@@ -336,13 +343,15 @@ def evaluate(task, seeds, use_cache, rules=RULES):
                 trained.data[key] = task.train(s, lr)
                 trained.save()
             scores.append(trained.data[key])
-        spread_lrs = [runs[(0, k)][0].suggestion(r) for k in range(SPREAD_SEEDS)]
+        spread_lrs = [source[(0, k)][0].suggestion(rule) for k in range(SPREAD_SEEDS)]
         rows[r] = {"regret": regret(task, best, statistics.mean(scores)), "lrs": lrs,
                    "spread": spread(spread_lrs), "spread_lrs": spread_lrs}
     seed0 = runs[(0, 0)][0]
     rt = statistics.mean(runs[(s, s)][1] for s in seeds)
+    rt3 = statistics.mean(repeated[(s, s)][1] for s in seeds)
     return {"best_lr": best_lr, "best": best, "rules": rows, "range_test_seconds": rt,
             "cost": rt / (grid["seconds"] / len(seeds)),
+            "cost_repeated": rt3 / (grid["seconds"] / len(seeds)),
             "confidence": [runs[(s, s)][0].confidence for s in seeds],
             "diagnosis": seed0.diagnosis}
 
@@ -358,7 +367,7 @@ def summary(results, names, title):
     print("| rule | " + " | ".join(names) + " | mean regret (pts) | worst (pts) | "
           "extra MSE mean / worst (%) | worst spread (decades) |")
     print("|" + "---|" * (len(names) + 5))
-    for r in RULES:
+    for r in RULES + [REPEAT_ROW]:
         cells = []
         for n in names:
             row = results[n]["rules"][r]
@@ -374,6 +383,8 @@ def summary(results, names, title):
             _fmt_spread(sp)))
     print("| range-test cost / grid | " + " | ".join(
         "{:.1%}".format(results[n]["cost"]) for n in names) + " | | | | |")
+    print("| {} cost / grid | ".format(REPEAT_ROW) + " | ".join(
+        "{:.1%}".format(results[n]["cost_repeated"]) for n in names) + " | | | | |")
 
 
 def main():

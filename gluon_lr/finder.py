@@ -213,6 +213,34 @@ class Sweep:
                               smoothing=self.smoothing, suggest=self.suggest, **meta)
 
 
+def median_run(results: List[LRFinderResult]) -> LRFinderResult:
+    """The run of several range tests (same start, different batch orders) to report.
+
+    A run that saw non-finite parameters or losses wins outright; otherwise the run whose
+    suggestion is the median (the lower one of the middle two for an even count), unless more
+    than half gave none (then the first of those). The returned run carries every run's
+    suggestion in ``meta["repeat_lrs"]`` (None where a run gave none), their spread in decades
+    in ``meta["repeat_spread"]`` and the time of all runs in ``meta["seconds"]``.
+    """
+    if not results:
+        raise ValueError("median_run needs at least one result")
+    lrs = [r.lr for r in results]
+    broken = [r for r in results if r.lr is None and r.diagnosis_code == "non_finite"]
+    answered = sorted((r for r in results if r.lr is not None), key=lambda r: r.lr)
+    if broken:
+        chosen = broken[0]
+    elif 2 * len(answered) < len(results):
+        chosen = next(r for r in results if r.lr is None)
+    else:
+        chosen = answered[(len(answered) - 1) // 2]
+    values = [v for v in lrs if v is not None]
+    chosen.meta.update(
+        repeat_lrs=lrs, seconds=sum(r.meta.get("seconds", 0.0) for r in results),
+        repeat_spread=math.log10(max(values) / min(values)) if len(values) == len(lrs)
+        else None)
+    return chosen
+
+
 def _from_learner(learner, start_lr, num_iter, accumulate: int):
     """``start_lr=None``: the optimizer's current rate; ``num_iter=None``: one pass."""
     if start_lr is None:
@@ -254,7 +282,7 @@ class LRFinder:
             step_mode: str = "exp", smoothing: float = 0.98,
             stopping: Optional[Callable[[int, float], bool]] = None, suggest: str = "auto",
             progress: Optional[bool] = None, val_data=None, val_batches: int = 4,
-            accumulate: int = 1, snapshot: str = "cpu") -> LRFinderResult:
+            accumulate: int = 1, snapshot: str = "cpu", repeats: int = 1) -> LRFinderResult:
         """Run one range test.
 
         Parameters
@@ -294,12 +322,23 @@ class LRFinder:
             ``2 + k`` times the parameters' size per device (weights, gradients and ``k``
             optimizer states per weight: 1 for momentum SGD, 2 for Adam); nothing is written
             to disk.
+        repeats : int, default 1
+            Run the sweep this many times, each from the same restored state on the next
+            batches of the data (a different batch order), and return the run whose suggestion
+            is the median (the lower one for an even count): the answer moves about half as
+            much between batch orders with ``repeats=3``, for three times the steps (see
+            README, "How the suggestion is made"). Every run's suggestion is in
+            ``result.meta["repeat_lrs"]``. A run whose parameters or loss turned non-finite
+            wins outright (NaN in some batches must not be outvoted); when more than half
+            the runs give no suggestion, the first of those is returned. Not available on
+            distributed workers.
 
         Returns
         -------
         LRFinderResult
         """
         accumulate = _positive_int("accumulate", accumulate)
+        repeats = _positive_int("repeats", repeats)
         learner = self.learner
         start_lr, num_iter = _from_learner(learner, start_lr, num_iter, accumulate)
         sweep = Sweep(start_lr, end_lr, num_iter, step_mode, smoothing, stopping, suggest,
@@ -321,41 +360,71 @@ class LRFinder:
             rng.restore()
             raise
         if sync is not None:  # distributed workers: in step, and failing together
+            if repeats > 1:
+                batches.close()
+                rng.restore()
+                raise ValueError("repeats={} is not available on distributed workers; run "
+                                 "with repeats=1".format(repeats))
             return self._run_dist(sync, sweep, batches, accumulate, val, val_batches, rng)
+        from .runinfo import describe
+        results = []
         try:
             first = next(batches)
             learner.step.check(first)
             learner.check_labels(first)
             chance = probe_chance(learner, first)
             state = learner.snapshot(snapshot)
-            learner.prepare_sweep(accumulate)
-            sweep.start()
-            for i in range(num_iter):
-                group = [first if (i == 0 and k == 0) else next(batches)
-                         for k in range(accumulate)]
-                learner.set_learning_rate(sweep.lr(i))
-                loss = learner.step.train_group(group)
-                if val is not None:
-                    loss = learner.step.evaluate(val)
-                if i % CHECK_EVERY == CHECK_EVERY - 1 or i == num_iter - 1:
-                    loss = nonfinite_guard(loss, learner.params)  # NaN weights, finite loss
-                if sweep.record(i, loss):
-                    break
-            sweep.flush()
+            for r in range(repeats):
+                if r:
+                    state.restore()
+                    sweep.reset()
+                learner.prepare_sweep(accumulate)
+                try:
+                    sweep.start()
+                    self._sweep(sweep, batches, first if r == 0 else next(batches), accumulate,
+                                val)
+                finally:
+                    sweep.close()
+                with warnings.catch_warnings():
+                    if repeats > 1:  # one warning below, for the run returned, if it needs one
+                        warnings.simplefilter("ignore", RuntimeWarning)
+                    results.append(sweep.result(
+                        steps_per_epoch=learner.steps_per_epoch, accumulate=accumulate,
+                        chance_loss=chance,
+                        val_batches=val_batches if val is not None else None,
+                        **describe(learner.net, learner.trainer,
+                                   learner.step.batch_size(first))))
         finally:
-            sweep.close()
             if batches is not None:
                 batches.close()
             if state is not None:
                 state.restore()
                 state.discard()
             rng.restore()
-        from .runinfo import describe
-        return sweep.result(steps_per_epoch=learner.steps_per_epoch, accumulate=accumulate,
-                            chance_loss=chance,
-                            val_batches=val_batches if val is not None else None,
-                            **describe(learner.net, learner.trainer,
-                                     learner.step.batch_size(first)))
+        if repeats == 1:
+            return results[0]
+        chosen = median_run(results)
+        if chosen.lr is None:
+            warnings.warn("no learning rate could be suggested ({} of {} runs gave none): {}"
+                          .format(sum(r.lr is None for r in results), repeats,
+                                  chosen.diagnosis), RuntimeWarning, stacklevel=3)
+        return chosen
+
+    def _sweep(self, sweep, batches, first, accumulate: int, val) -> None:
+        """One pass of rising rates, starting with the batch ``first``."""
+        learner = self.learner
+        num_iter = sweep.num_iter
+        for i in range(num_iter):
+            group = [first if (i == 0 and k == 0) else next(batches) for k in range(accumulate)]
+            learner.set_learning_rate(sweep.lr(i))
+            loss = learner.step.train_group(group)
+            if val is not None:
+                loss = learner.step.evaluate(val)
+            if i % CHECK_EVERY == CHECK_EVERY - 1 or i == num_iter - 1:
+                loss = nonfinite_guard(loss, learner.params)  # NaN weights, finite loss
+            if sweep.record(i, loss):
+                break
+        sweep.flush()
 
     def _run_dist(self, sync, sweep, batches, accumulate, val, val_batches, rng):
         from .dist import run_sweep

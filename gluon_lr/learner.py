@@ -393,7 +393,8 @@ class Learner:
                 num_iter: Optional[int] = 100,
                 step_mode: str = "exp", smoothing: float = 0.98, stopping=None,
                 suggest: str = "auto", progress: Optional[bool] = None, val_data=None,
-                val_batches: int = 4, accumulate: int = 1, snapshot: str = "cpu"):
+                val_batches: int = 4, accumulate: int = 1, snapshot: str = "cpu",
+                repeats: int = 1):
         """Run a learning-rate range test and return its :class:`LRFinderResult`.
 
         The net and trainer are restored afterwards, whatever happens (the same as
@@ -426,6 +427,12 @@ class Learner:
             Held-out batches evaluated after each step.
         accumulate : int, default 1
             Batches whose gradients are accumulated into each optimizer step.
+        snapshot : {"cpu", "device"}, default "cpu"
+            Where the copies that restore the net and trainer are kept.
+        repeats : int, default 1
+            Sweeps from the same state on different batches; the run with the median
+            suggestion is returned (``repeats=3`` for a steadier answer, three times the
+            steps; see :meth:`LRFinder.run`).
 
         Returns
         -------
@@ -435,7 +442,7 @@ class Learner:
                                   step_mode=step_mode, smoothing=smoothing, stopping=stopping,
                                   suggest=suggest, progress=progress, val_data=val_data,
                                   val_batches=val_batches, accumulate=accumulate,
-                                  snapshot=snapshot)
+                                  snapshot=snapshot, repeats=repeats)
 
     def compare_schedules(self, result, total_steps: Optional[int] = None, val_data=None,
                           **kwargs):

@@ -59,6 +59,9 @@ class LRFinderResult:
                                 meta.get("num_iter"))
         try:
             value: Optional[float] = _suggest.suggest(lrs_a, losses_a, suggest)
+            if suggest == "auto":  # plain SGD: no momentum lag in the curve
+                value = _suggest.for_optimizer(value, lrs_a, losses_a, meta.get("optimizer"),
+                                               meta.get("optimizer_params"))
             diagnosis = review.message
         except _suggest.NoSuggestion as err:
             value, diagnosis = None, review.message or str(err)
@@ -138,12 +141,19 @@ class LRFinderResult:
         """The learning rate suggested by ``rule`` (default: the run's rule), or None.
 
         Rules: ``"auto"``, ``"steepest"``, ``"minimum"``, ``"valley"``, ``"slide"``.
+        ``"auto"`` is moved for the optimizer the run recorded (plain SGD: see
+        :func:`gluon_lr.suggest.optimizer_factor`), as :attr:`lr` is.
         """
         rule = self.rule if rule is None else rule
         try:
-            return _suggest.suggest(self.lrs, self.losses, rule)
+            value = _suggest.suggest(self.lrs, self.losses, rule)
         except _suggest.NoSuggestion:
             return None
+        if rule == "auto":
+            value = _suggest.for_optimizer(value, self.lrs, self.losses,
+                                           self.meta.get("optimizer"),
+                                           self.meta.get("optimizer_params"))
+        return value
 
     def suggestions(self) -> Dict[str, Optional[float]]:
         """Every registered rule's answer, by name."""

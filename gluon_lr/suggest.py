@@ -408,6 +408,37 @@ def diagnose(lrs, losses) -> Optional[str]:
     return review(lrs, losses).message
 
 
+# Plain SGD (no momentum): "auto" times this, at most edge(). Chosen on the DESIGN half of
+# benchmarks/suggestion_quality.py (its two plain-SGD tasks: auto was 3x below the best
+# constant rate on both; 2x was the largest factor with a safe margin below divergence).
+PLAIN_SGD_FACTOR = 2.0
+
+
+def optimizer_factor(optimizer: Optional[str], params: Optional[Dict] = None) -> float:
+    """How far ``"auto"`` is moved for the optimizer the range test ran with: 1.0, or
+    :data:`PLAIN_SGD_FACTOR` for SGD/NAG without momentum.
+
+    With momentum (SGD, NAG, Adam's first moment) the loss answers a rising rate about
+    ``1 / (1 - momentum)`` steps late, so the curve's features sit at higher rates than the
+    rates that caused them, and ``"auto"``'s constants were set on such curves. Plain SGD has no
+    lag, and its best constant rate sits close to where training diverges.
+    """
+    if optimizer not in ("sgd", "nag"):
+        return 1.0
+    momentum = (params or {}).get("momentum") or 0.0
+    return PLAIN_SGD_FACTOR if momentum == 0 else 1.0
+
+
+def for_optimizer(lr: float, lrs, losses, optimizer: Optional[str],
+                  params: Optional[Dict] = None) -> float:
+    """``lr`` (an ``"auto"`` answer on this curve) times :func:`optimizer_factor`, at most
+    :func:`edge`: what ``result.lr`` is for a run that recorded its optimizer."""
+    factor = optimizer_factor(optimizer, params)
+    if factor == 1.0:
+        return lr
+    return float(max(min(lr * factor, edge(lrs, losses)), lr))
+
+
 RuleFn = Callable[[Sequence[float], Sequence[float]], float]
 RULES: Dict[str, RuleFn] = {
     "auto": auto,
