@@ -28,6 +28,9 @@ MAX_NUM_ITER = 1_000_000
 # MXNet hands learning rates to its kernels as float32: outside the normal float32 range a rate
 # becomes 0 or inf inside the first step.
 LR_RANGE = (1.2e-38, 3.4e38)
+# Sweeps per range test in one process: the median of three moves about half as much between
+# batch orders as one sweep (benchmarks/suggestion_quality.py, row "auto x3").
+DEFAULT_REPEATS = 3
 
 
 def _number(name: str, value) -> float:
@@ -282,7 +285,8 @@ class LRFinder:
             step_mode: str = "exp", smoothing: float = 0.98,
             stopping: Optional[Callable[[int, float], bool]] = None, suggest: str = "auto",
             progress: Optional[bool] = None, val_data=None, val_batches: int = 4,
-            accumulate: int = 1, snapshot: str = "cpu", repeats: int = 1) -> LRFinderResult:
+            accumulate: int = 1, snapshot: str = "cpu",
+            repeats: Optional[int] = None) -> LRFinderResult:
         """Run one range test.
 
         Parameters
@@ -322,23 +326,25 @@ class LRFinder:
             ``2 + k`` times the parameters' size per device (weights, gradients and ``k``
             optimizer states per weight: 1 for momentum SGD, 2 for Adam); nothing is written
             to disk.
-        repeats : int, default 1
+        repeats : int, optional
             Run the sweep this many times, each from the same restored state on the next
             batches of the data (a different batch order), and return the run whose suggestion
-            is the median (the lower one for an even count): the answer moves about half as
-            much between batch orders with ``repeats=3``, for three times the steps (see
-            README, "How the suggestion is made"). Every run's suggestion is in
-            ``result.meta["repeat_lrs"]``. A run whose parameters or loss turned non-finite
-            wins outright (NaN in some batches must not be outvoted); when more than half
-            the runs give no suggestion, the first of those is returned. Not available on
-            distributed workers.
+            is the median (the lower one for an even count). Default: 3 in one process (the
+            answer moves about half as much between batch orders as with 1, for three times
+            the steps; see README, "How the suggestion is made"), 1 on distributed workers
+            (where every step already averages all workers' batches; more is refused there).
+            Every run's suggestion is in ``result.meta["repeat_lrs"]``. A run whose
+            parameters or loss turned non-finite wins outright (NaN in some batches must not
+            be outvoted); when more than half the runs give no suggestion, the first of those
+            is returned.
 
         Returns
         -------
         LRFinderResult
         """
         accumulate = _positive_int("accumulate", accumulate)
-        repeats = _positive_int("repeats", repeats)
+        if repeats is not None:
+            repeats = _positive_int("repeats", repeats)
         learner = self.learner
         start_lr, num_iter = _from_learner(learner, start_lr, num_iter, accumulate)
         sweep = Sweep(start_lr, end_lr, num_iter, step_mode, smoothing, stopping, suggest,
@@ -360,13 +366,14 @@ class LRFinder:
             rng.restore()
             raise
         if sync is not None:  # distributed workers: in step, and failing together
-            if repeats > 1:
+            if repeats is not None and repeats > 1:
                 batches.close()
                 rng.restore()
                 raise ValueError("repeats={} is not available on distributed workers; run "
                                  "with repeats=1".format(repeats))
             return self._run_dist(sync, sweep, batches, accumulate, val, val_batches, rng)
         from .runinfo import describe
+        repeats = DEFAULT_REPEATS if repeats is None else repeats
         results = []
         try:
             first = next(batches)
@@ -405,9 +412,9 @@ class LRFinder:
             return results[0]
         chosen = median_run(results)
         if chosen.lr is None:
-            warnings.warn("no learning rate could be suggested ({} of {} runs gave none): {}"
-                          .format(sum(r.lr is None for r in results), repeats,
-                                  chosen.diagnosis), RuntimeWarning, stacklevel=3)
+            warnings.warn("no learning rate could be suggested: {} ({} of {} runs gave none)"
+                          .format(chosen.diagnosis, sum(r.lr is None for r in results),
+                                  repeats), RuntimeWarning, stacklevel=3)
         return chosen
 
     def _sweep(self, sweep, batches, first, accumulate: int, val) -> None:

@@ -394,7 +394,7 @@ class Learner:
                 step_mode: str = "exp", smoothing: float = 0.98, stopping=None,
                 suggest: str = "auto", progress: Optional[bool] = None, val_data=None,
                 val_batches: int = 4, accumulate: int = 1, snapshot: str = "cpu",
-                repeats: int = 1):
+                repeats: Optional[int] = None):
         """Run a learning-rate range test and return its :class:`LRFinderResult`.
 
         The net and trainer are restored afterwards, whatever happens (the same as
@@ -429,10 +429,10 @@ class Learner:
             Batches whose gradients are accumulated into each optimizer step.
         snapshot : {"cpu", "device"}, default "cpu"
             Where the copies that restore the net and trainer are kept.
-        repeats : int, default 1
+        repeats : int, optional
             Sweeps from the same state on different batches; the run with the median
-            suggestion is returned (``repeats=3`` for a steadier answer, three times the
-            steps; see :meth:`LRFinder.run`).
+            suggestion is returned. Default 3 (1 on distributed workers); ``repeats=1`` for
+            one sweep at a third of the cost (see :meth:`LRFinder.run`).
 
         Returns
         -------

@@ -117,13 +117,14 @@ NO_SUGGESTION = "no learning rate could be suggested"
 
 
 def quick(learner, **kw):
-    """A short range test for tests: 15 steps from 1e-4 to 1, no progress bar.
+    """A short range test for tests: one sweep of 15 steps from 1e-4 to 1, no progress bar.
 
     Such a short curve often supports no suggestion. The result then warns, and that warning
     is asserted here: it must come exactly when ``result.lr`` is None, and say the result's
     own diagnosis. Any other warning is passed on.
     """
     kw.setdefault("num_iter", 15)
+    kw.setdefault("repeats", 1)
     kw.setdefault("start_lr", 1e-4)
     kw.setdefault("end_lr", 1.0)
     kw.setdefault("progress", False)

@@ -344,7 +344,7 @@ def spy(loss, t):
 
 amp.scale_loss = spy
 learner = Learner(net, (X, y.astype("float32")), trainer=trainer, batch_size=16)
-r = learner.find_lr(start_lr=1e-3, end_lr=10.0, num_iter=20, progress=False,
+r = learner.find_lr(start_lr=1e-3, end_lr=10.0, num_iter=20, repeats=1, progress=False,
                     stopping=lambda i, loss: scales.append(scaler.loss_scale) or False)
 print(json.dumps({
     "calls": len(calls), "all_ours": all(calls), "scales": scales,

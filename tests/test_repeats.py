@@ -58,10 +58,18 @@ def test_repeats_returns_the_median_run_and_restores(data):
 def test_the_sweeps_see_different_batches(data):
     _, _, learner = _learner(data)
     result = learner.find_lr(num_iter=30, repeats=2, progress=False)
-    again = learner.find_lr(num_iter=30, progress=False)
+    again = learner.find_lr(num_iter=30, repeats=1, progress=False)
     # the first sweep of a repeated run is the single run; the second one differs from it
     assert result.meta["repeat_lrs"][0] == pytest.approx(again.lr)
+    assert result.meta["repeat_lrs"][1] != pytest.approx(again.lr)
     assert "repeat_lrs" not in again.meta
+
+
+def test_three_sweeps_by_default_in_one_process(data):
+    from gluon_lr.finder import DEFAULT_REPEATS
+    _, _, learner = _learner(data)
+    result = learner.find_lr(num_iter=30, progress=False)
+    assert DEFAULT_REPEATS == 3 and len(result.meta["repeat_lrs"]) == 3
 
 
 def test_repeats_one_is_the_plain_run(data):
@@ -170,7 +178,7 @@ def test_one_warning_for_a_repeated_run_without_an_answer():
     net = make_net()
     net(nd.array(X[:2]))
     learner = Learner(net, (X, y), batch_size=32)
-    with pytest.warns(RuntimeWarning, match=r"\(3 of 3 runs gave none\)") as caught:
+    with pytest.warns(RuntimeWarning, match=r"\(3 of 3 runs gave none\)$") as caught:
         result = learner.find_lr(start_lr=1e-7, end_lr=1e-6, num_iter=20, repeats=3,
                                  progress=False)
     assert result.lr is None

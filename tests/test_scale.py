@@ -95,7 +95,8 @@ def test_validation_loss_mode():
     # 10 steps up to lr 1: the held-out loss never gets below chance (ln 3)
     with expect_no_suggestion(": the loss never got clearly below its chance level"):
         r = learner.find_lr(start_lr=1e-3, end_lr=1.0, num_iter=10, progress=False,
-                            val_data=(Xv, yv), val_batches=3, stopping=lambda i, loss: False)
+                            val_data=(Xv, yv), val_batches=3, stopping=lambda i, loss: False,
+                            repeats=1)
     assert calls == [3] * 10 and r.meta["val_batches"] == 3
     _, train_curve = curve(mx.cpu(), num_iter=10)
     assert not np.allclose(r.losses, train_curve.losses)
