@@ -114,14 +114,14 @@ def compare(label, net, trainer, loss_fn, X, y, num_iter, rounds, batch_size):
     never = lambda i, loss: False  # noqa: E731 - equal work: no early stop
     # Warm up both paths (graph building, memory pools).
     plain_loop(net, trainer, loss_fn, X, y, min(10, num_iter), batch_size)
-    learner.find_lr(num_iter=min(10, num_iter), stopping=never, progress=False)
+    learner.find_lr(num_iter=min(10, num_iter), stopping=never, progress=False, repeats=1)
     t_plain, t_find = [], []
     for _ in range(rounds):
         t0 = time.perf_counter()
         plain_loop(net, trainer, loss_fn, X, y, num_iter, batch_size)
         t_plain.append(time.perf_counter() - t0)
         t0 = time.perf_counter()
-        learner.find_lr(num_iter=num_iter, stopping=never, progress=False)
+        learner.find_lr(num_iter=num_iter, stopping=never, progress=False, repeats=1)
         nd.waitall()
         t_find.append(time.perf_counter() - t0)
     ratios = [f / p for f, p in zip(t_find, t_plain)]
