@@ -8,6 +8,7 @@ from typing import Callable, Optional
 
 from ._mx import mx
 from .finder import Sweep, _positive_int
+from .health import CHECK_EVERY, chance_loss, nonfinite_guard
 from .learner import mean_loss
 from .state import RandomState, TrainingState
 from .stopping import NUM_ITER
@@ -103,6 +104,7 @@ class LRFinderHandler(_est.TrainBegin, _est.BatchBegin, _est.BatchEnd, _est.Epoc
         self._estimator = estimator
         self._i = 0
         self._state = None
+        self._chance = None
         self._rng = RandomState()
         self._active = True
         # Run past the epochs/batches given to fit (StoppingHandler reads these after us: it
@@ -120,12 +122,28 @@ class LRFinderHandler(_est.TrainBegin, _est.BatchBegin, _est.BatchEnd, _est.Epoc
             self._state = TrainingState(estimator.net.collect_params().values(),
                                         estimator.trainer)
             self._batch_size = int(data.shape[0])
+            self._chance = self._probe_chance(estimator, data, ctx)
             estimator.trainer.optimizer.lr_scheduler = None  # the sweep owns the rate
             self._sweep.start()
         estimator.trainer.set_learning_rate(self._sweep.lr(self._i))
 
+    @staticmethod
+    def _probe_chance(estimator, data, ctx) -> Optional[float]:
+        """The loss of guessing at chance for this fit's loss (None when it has none)."""
+        loss = getattr(estimator, "loss", None)
+        if not isinstance(loss, (mx.gluon.loss.SoftmaxCrossEntropyLoss,
+                                 mx.gluon.loss.SigmoidBinaryCrossEntropyLoss)):
+            return None
+        try:
+            return chance_loss(loss, estimator.net(data[:8].as_in_context(ctx)))
+        except (mx.base.MXNetError, TypeError, ValueError):
+            return None
+
     def batch_end(self, estimator, *args, **kwargs):
-        self._sweep.record(self._i, mean_loss(kwargs["loss"], estimator.context[0]))
+        loss = mean_loss(kwargs["loss"], estimator.context[0])
+        if self._i % CHECK_EVERY == CHECK_EVERY - 1:  # NaN weights behind a finite loss
+            loss = nonfinite_guard(loss, estimator.net.collect_params().values())
+        self._sweep.record(self._i, loss)
         self._i += 1  # record() flushes the last iteration itself
         return self._sweep.done
 
@@ -184,7 +202,7 @@ class LRFinderHandler(_est.TrainBegin, _est.BatchBegin, _est.BatchEnd, _est.Epoc
                               self._sweep.recorded_lrs[-1] if self._sweep.recorded_lrs
                               else self._sweep.lr(0)), RuntimeWarning, stacklevel=3)
         from .runinfo import describe
-        self.result = self._sweep.result(**describe(
+        self.result = self._sweep.result(chance_loss=getattr(self, "_chance", None), **describe(
             estimator.net, estimator.trainer, getattr(self, "_batch_size", None)))
         if self.apply is not None and not raised:
             self._apply(estimator.trainer)

@@ -443,7 +443,11 @@ class LRFinder:
             sweep.close()
             batches.close()
             rng.restore()
+        # a forward pass of the restored net on a few local samples: no collective call, and
+        # the same number of outputs (so the same chance level) on every worker
+        chance = probe_chance(learner, first)
         return sweep.result(steps_per_epoch=sync.agreed_steps, accumulate=accumulate,
+                            chance_loss=chance,
                             val_batches=val_batches if val is not None else None,
                             num_workers=sync.size,
                             **describe(learner.net, learner.trainer,

@@ -92,6 +92,24 @@ def main():
                        "max_diff": float(np.abs(got - want).max()),
                        "moved": float(np.abs(want - untrained).max())}, f)
         return
+    if mode == "nan":  # one NaN in worker 1's shard: every worker's weights turn NaN
+        if rank == 1:
+            X = X.copy()
+            X[5, 3] = np.nan
+        learner = Learner(net, (X, y), optimizer="sgd", optimizer_params={"momentum": 0.9},
+                          kvstore=kv, batch_size=32)
+        import warnings
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            result = learner.find_lr(start_lr=1e-4, end_lr=1.0, num_iter=40, progress=False)
+        weights = np.concatenate([p.data().asnumpy().ravel()
+                                  for p in net.collect_params().values()])
+        with open("{}/worker{}.json".format(out_dir, rank), "w") as f:
+            json.dump({"rank": rank, "stop_reason": result.stop_reason, "lr": result.lr,
+                       "code": result.diagnosis_code, "steps": len(result.losses),
+                       "chance": result.meta.get("chance_loss"),
+                       "finite_weights": bool(np.isfinite(weights).all())}, f)
+        return
     if mode == "trainer":
         net(mx.nd.array(X[:2]))
         trainer = gluon.Trainer(net.collect_params(), "sgd", {"momentum": 0.9}, kvstore=kv,

@@ -215,3 +215,38 @@ def test_confidence_and_codes():
         flat = LRFinderResult(np.geomspace(1e-7, 1e-4, 60),
                               2.3 + 0.01 * np.random.RandomState(0).randn(60))
     assert (flat.lr, flat.confidence, flat.diagnosis_code) == (None, "none", "flat")
+
+
+# ---- the same checks inside Estimator.fit (LRFinderHandler) ------------------------------------
+def _fit_with_finder(X, y, optimizer, seed=0):
+    from mxnet.gluon.contrib.estimator import Estimator
+    from gluon_lr.estimator import LRFinderHandler
+    net = _mlp(seed)
+    net(nd.array(X[:2]))
+    before = {k: v.data().asnumpy().copy() for k, v in net.collect_params().items()}
+    trainer = gluon.Trainer(net.collect_params(), optimizer, {"learning_rate": 0.01})
+    est = Estimator(net, gluon.loss.SoftmaxCrossEntropyLoss(), trainer=trainer)
+    loader = gluon.data.DataLoader(gluon.data.ArrayDataset(X, y), batch_size=32, shuffle=True)
+    finder = LRFinderHandler(progress=False)
+    np.random.seed(seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est.fit(loader, epochs=1, event_handlers=[finder])
+    for k, v in net.collect_params().items():  # restored
+        np.testing.assert_array_equal(v.data().asnumpy(), before[k])
+    return finder.result
+
+
+def test_estimator_handler_names_a_dead_network():
+    X, y = _cancer(standardise=False)
+    result = _fit_with_finder(X, y, "adam")
+    assert result.meta["chance_loss"] == pytest.approx(math.log(2))
+    assert result.lr is None and result.diagnosis_code == "dead"
+
+
+def test_estimator_handler_stops_on_nan_weights_behind_a_finite_loss():
+    X, y = _cancer(standardise=True)
+    X[17, 3] = np.nan
+    result = _fit_with_finder(X, y, "sgd")
+    assert result.stop_reason == "non_finite" and len(result.lrs) < 100
+    assert result.lr is None and result.diagnosis_code == "non_finite"

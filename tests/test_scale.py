@@ -1,5 +1,6 @@
 """Several devices, distributed workers, the Estimator, validation loss and accumulation."""
 import json
+import math
 import os
 import sys
 
@@ -187,6 +188,23 @@ def test_distributed_workers_record_the_same_curve(tmp_path):
     assert a["lr"] == b["lr"] and a["lr"] is not None
     assert a["weights"] == b["weights"]  # restored consistently on every worker
     assert a["num_update"] == b["num_update"] == 0
+
+
+@pytest.mark.distributed
+@pytest.mark.slow
+def test_distributed_workers_stop_on_nan_weights_and_know_the_chance_level(tmp_path):
+    env = {"PYTHONPATH": os.pathsep.join([os.path.join(HERE, ".."),
+                                          os.environ.get("PYTHONPATH", "")])}
+    code = launch([sys.executable, os.path.join(HERE, "dist_worker.py"), str(tmp_path), "nan"],
+                  num_workers=2, num_servers=1, timeout=150, env=env)
+    assert code == 0
+    a, b = (json.loads((tmp_path / "worker{}.json".format(r)).read_text()) for r in (0, 1))
+    for w in (a, b):
+        assert w["stop_reason"] == "non_finite" and w["steps"] < 40
+        assert w["lr"] is None and w["code"] == "non_finite"
+        assert w["chance"] == pytest.approx(math.log(10))
+        assert w["finite_weights"]  # restored
+    assert a["steps"] == b["steps"]
 
 
 @pytest.mark.distributed
