@@ -454,4 +454,4 @@ class LRFinder:
                                      learner.step.batch_size(first)))
 
 
-__all__ = ["LRFinder", "Sweep", "lr_sweep", "STEP_MODES", "mx"]
+__all__ = ["LRFinder", "Sweep", "lr_sweep", "median_run", "STEP_MODES", "DEFAULT_REPEATS", "mx"]
