@@ -140,11 +140,11 @@ class Sweep:
         self._bar = None
         self._started = time.perf_counter()
 
-    def start(self) -> None:
+    def start(self, desc: str = "find_lr") -> None:
         self._started = time.perf_counter()
         if self.show_progress:
             from tqdm.auto import tqdm
-            self._bar = tqdm(total=self.num_iter, desc="find_lr", unit="it", leave=True,
+            self._bar = tqdm(total=self.num_iter, desc=desc, unit="it", leave=True,
                              dynamic_ncols=True)
 
     def lr(self, i: int) -> float:
@@ -387,7 +387,8 @@ class LRFinder:
                     sweep.reset()
                 learner.prepare_sweep(accumulate)
                 try:
-                    sweep.start()
+                    sweep.start("find_lr {}/{}".format(r + 1, repeats) if repeats > 1
+                                else "find_lr")
                     self._sweep(sweep, batches, first if r == 0 else next(batches), accumulate,
                                 val)
                 finally:

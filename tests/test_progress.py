@@ -72,3 +72,14 @@ def test_the_bar_ends_at_the_stop_point_with_the_reason(data, capsys):
     err = capsys.readouterr().err
     assert "find_lr stopped: {}".format(r.stop_reason) in err
     assert "{}/40".format(len(r.lrs)) in err
+
+
+def test_each_of_the_default_sweeps_has_a_numbered_bar(data, capsys):
+    import warnings
+    learner = Learner(make_net(), data, batch_size=16)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # 12 steps may support no suggestion
+        learner.find_lr(progress=True, num_iter=12, repeats=3, stopping=lambda i, loss: False)
+    err = capsys.readouterr().err
+    for k in (1, 2, 3):
+        assert "find_lr {}/3".format(k) in err
