@@ -40,7 +40,7 @@ from typing import Callable, Iterator, List, Optional, Tuple
 import numpy as np
 
 from ._mx import mx
-from .health import CHECK_EVERY, nonfinite_guard
+from .health import check_due, nonfinite_guard
 
 logger = logging.getLogger(__name__)
 
@@ -452,7 +452,7 @@ def run_sweep(learner, sync: Coordinator, sweep, batches, accumulate: int, val):
                 learner.step.apply(n)
                 in_step = False
                 previous = learner.step.evaluate(val) if val is not None else loss
-                if step % CHECK_EVERY == CHECK_EVERY - 1:  # NaN weights behind a finite loss
+                if check_due(step, sweep.num_iter):  # NaN weights behind a finite loss
                     previous = nonfinite_guard(previous, learner.params)
             else:
                 step = sweep.num_iter

@@ -8,7 +8,7 @@ from typing import Callable, Optional
 
 from ._mx import mx
 from .finder import Sweep, _positive_int
-from .health import CHECK_EVERY, chance_loss, nonfinite_guard
+from .health import chance_of, check_due, nonfinite_guard
 from .learner import mean_loss
 from .state import RandomState, TrainingState
 from .stopping import NUM_ITER
@@ -43,7 +43,8 @@ class LRFinderHandler(_est.TrainBegin, _est.BatchBegin, _est.BatchEnd, _est.Epoc
     Parameters
     ----------
     start_lr, end_lr, num_iter, step_mode, smoothing, stopping, suggest, progress
-        As in :meth:`gluon_lr.LRFinder.run`.
+        As in :meth:`gluon_lr.LRFinder.run`. The handler runs one sweep (inside ``fit``
+        there is no second start), where ``find_lr`` runs three by default.
     apply : str, optional
         What to do with the answer once the net and trainer are restored. None (default)
         leaves the trainer as it was. ``"lr"`` sets the trainer's learning rate to the
@@ -65,21 +66,25 @@ class LRFinderHandler(_est.TrainBegin, _est.BatchBegin, _est.BatchEnd, _est.Epoc
 
     Examples
     --------
+    >>> import mxnet as mx
     >>> import numpy as np
     >>> from mxnet import gluon
     >>> from mxnet.gluon.contrib.estimator import Estimator
-    >>> X = np.random.RandomState(0).rand(64, 4).astype("float32")
-    >>> y = (X.sum(axis=1) > 2).astype("float32")
+    >>> X = np.random.RandomState(0).randn(64, 4).astype("float32")
+    >>> y = (X.sum(axis=1) > 0).astype("float32")
     >>> loader = gluon.data.DataLoader(gluon.data.ArrayDataset(X, y), batch_size=8)
+    >>> mx.random.seed(0)
     >>> net = gluon.nn.Dense(2)
     >>> net.initialize()
     >>> est = Estimator(net, gluon.loss.SoftmaxCrossEntropyLoss(),
     ...                 trainer=gluon.Trainer(net.collect_params(), "sgd"))
-    >>> finder = LRFinderHandler(num_iter=20, progress=False)
+    >>> finder = LRFinderHandler(num_iter=30, progress=False)  # one sweep (find_lr runs 3)
     >>> with finder:
     ...     est.fit(loader, epochs=1, event_handlers=[finder])  # doctest: +ELLIPSIS
     Training begin: ...
-    >>> len(finder.result.lrs) <= 20  # 20 steps over 3 epochs of 8 batches
+    >>> len(finder.result.lrs) <= 30  # 30 steps over 4 epochs of 8 batches
+    True
+    >>> finder.result.lr is not None
     True
     """
 
@@ -122,26 +127,15 @@ class LRFinderHandler(_est.TrainBegin, _est.BatchBegin, _est.BatchEnd, _est.Epoc
             self._state = TrainingState(estimator.net.collect_params().values(),
                                         estimator.trainer)
             self._batch_size = int(data.shape[0])
-            self._chance = self._probe_chance(estimator, data, ctx)
+            self._chance = chance_of(getattr(estimator, "loss", None), estimator.net, data[:8],
+                                     ctx)
             estimator.trainer.optimizer.lr_scheduler = None  # the sweep owns the rate
             self._sweep.start()
         estimator.trainer.set_learning_rate(self._sweep.lr(self._i))
 
-    @staticmethod
-    def _probe_chance(estimator, data, ctx) -> Optional[float]:
-        """The loss of guessing at chance for this fit's loss (None when it has none)."""
-        loss = getattr(estimator, "loss", None)
-        if not isinstance(loss, (mx.gluon.loss.SoftmaxCrossEntropyLoss,
-                                 mx.gluon.loss.SigmoidBinaryCrossEntropyLoss)):
-            return None
-        try:
-            return chance_loss(loss, estimator.net(data[:8].as_in_context(ctx)))
-        except (mx.base.MXNetError, TypeError, ValueError):
-            return None
-
     def batch_end(self, estimator, *args, **kwargs):
         loss = mean_loss(kwargs["loss"], estimator.context[0])
-        if self._i % CHECK_EVERY == CHECK_EVERY - 1:  # NaN weights behind a finite loss
+        if check_due(self._i, self._sweep.num_iter):  # NaN weights behind a finite loss
             loss = nonfinite_guard(loss, estimator.net.collect_params().values())
         self._sweep.record(self._i, loss)
         self._i += 1  # record() flushes the last iteration itself

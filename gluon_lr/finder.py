@@ -12,7 +12,7 @@ from typing import Callable, List, Optional
 import numpy as np
 
 from ._mx import mx
-from .health import CHECK_EVERY, nonfinite_guard, probe_chance
+from .health import check_due, nonfinite_guard, probe_chance
 from .result import LRFinderResult
 from .state import WHERE, RandomState
 from .step import TrainingStep
@@ -28,6 +28,7 @@ MAX_NUM_ITER = 1_000_000
 # MXNet hands learning rates to its kernels as float32: outside the normal float32 range a rate
 # becomes 0 or inf inside the first step.
 LR_RANGE = (1.2e-38, 3.4e38)
+NO_SUGGESTION = "no learning rate could be suggested"
 # Sweeps per range test in one process: the median of three moves about half as much between
 # batch orders as one sweep (benchmarks/suggestion_quality.py, row "auto x3").
 DEFAULT_REPEATS = 3
@@ -138,10 +139,12 @@ class Sweep:
         self.done = False
         self._pending = None
         self._bar = None
+        self._desc = "find_lr"
         self._started = time.perf_counter()
 
     def start(self, desc: str = "find_lr") -> None:
         self._started = time.perf_counter()
+        self._desc = desc
         if self.show_progress:
             from tqdm.auto import tqdm
             self._bar = tqdm(total=self.num_iter, desc=desc, unit="it", leave=True,
@@ -196,7 +199,7 @@ class Sweep:
         """End the bar where the run ended, saying why when it stopped early."""
         if self._bar is not None:
             if self.reason != NUM_ITER or len(self.losses) < self.num_iter:
-                self._bar.set_description("find_lr stopped: {}".format(self.reason),
+                self._bar.set_description("{} stopped: {}".format(self._desc, self.reason),
                                           refresh=False)
             self._bar.refresh()
             self._bar.close()
@@ -304,7 +307,8 @@ class LRFinder:
             ``stopping`` is None, for the stopping rule.
         stopping : callable, optional
             ``stopping(iteration, loss) -> bool``; default
-            ``LRFinderStoppingCriteria(smoothing=smoothing)``. Its ``reset()`` is called first.
+            ``LRFinderStoppingCriteria(smoothing=smoothing)``. Its ``reset()``, if it has one,
+            is called before each sweep (a callable without one carries its state over).
         suggest : str, default "auto"
             The suggestion rule behind ``result.lr`` (see :mod:`gluon_lr.suggest`).
         progress : bool, optional
@@ -374,7 +378,8 @@ class LRFinder:
             return self._run_dist(sync, sweep, batches, accumulate, val, val_batches, rng)
         from .runinfo import describe
         repeats = DEFAULT_REPEATS if repeats is None else repeats
-        results = []
+        results: List[LRFinderResult] = []
+        said: List[list] = []
         try:
             first = next(batches)
             learner.step.check(first)
@@ -393,15 +398,17 @@ class LRFinder:
                                 val)
                 finally:
                     sweep.close()
-                with warnings.catch_warnings():
-                    if repeats > 1:  # one warning below, for the run returned, if it needs one
-                        warnings.simplefilter("ignore", RuntimeWarning)
+                # with several runs, only the returned run's warnings are shown (below)
+                with warnings.catch_warnings(record=repeats > 1) as caught:
+                    if repeats > 1:
+                        warnings.simplefilter("always")
                     results.append(sweep.result(
                         steps_per_epoch=learner.steps_per_epoch, accumulate=accumulate,
                         chance_loss=chance,
                         val_batches=val_batches if val is not None else None,
                         **describe(learner.net, learner.trainer,
                                    learner.step.batch_size(first))))
+                said.append(caught or [])
         finally:
             if batches is not None:
                 batches.close()
@@ -412,10 +419,21 @@ class LRFinder:
         if repeats == 1:
             return results[0]
         chosen = median_run(results)
+        for w in said[next(k for k, r in enumerate(results) if r is chosen)]:
+            if str(w.message).startswith(NO_SUGGESTION):  # said once below, with the count
+                continue
+            warnings.warn(w.message, w.category, stacklevel=3)
         if chosen.lr is None:
-            warnings.warn("no learning rate could be suggested: {} ({} of {} runs gave none)"
-                          .format(chosen.diagnosis, sum(r.lr is None for r in results),
-                                  repeats), RuntimeWarning, stacklevel=3)
+            warnings.warn("{}: {} ({} of {} runs gave none)".format(
+                NO_SUGGESTION, chosen.diagnosis, sum(r.lr is None for r in results), repeats),
+                RuntimeWarning, stacklevel=3)
+        if any(np.array_equal(a.losses, b.losses) for k, a in enumerate(results)
+               for b in results[k + 1:]):
+            chosen.meta["repeat_spread"] = None
+            warnings.warn("find_lr's {} sweeps saw the same batches in the same order (data that "
+                          "is not shuffled, and sweeps of whole passes over it): the repeats "
+                          "added nothing. Shuffle the data, or pass repeats=1".format(repeats),
+                          RuntimeWarning, stacklevel=3)
         return chosen
 
     def _sweep(self, sweep, batches, first, accumulate: int, val) -> None:
@@ -428,7 +446,7 @@ class LRFinder:
             loss = learner.step.train_group(group)
             if val is not None:
                 loss = learner.step.evaluate(val)
-            if i % CHECK_EVERY == CHECK_EVERY - 1 or i == num_iter - 1:
+            if check_due(i, num_iter):
                 loss = nonfinite_guard(loss, learner.params)  # NaN weights, finite loss
             if sweep.record(i, loss):
                 break

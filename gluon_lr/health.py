@@ -158,18 +158,30 @@ def probe_chance(learner, batch) -> Optional[float]:
     """:func:`chance_loss` for ``learner``'s loss, from one forward pass on a few samples of
     ``batch`` (a ``(data, label)`` pair); None for other losses or batch forms."""
     from ._mx import mx
-    if not isinstance(learner.loss, (mx.gluon.loss.SoftmaxCrossEntropyLoss,
-                                     mx.gluon.loss.SigmoidBinaryCrossEntropyLoss)):
-        return None
     if not isinstance(batch, (tuple, list)) or len(batch) != 2 \
             or not isinstance(batch[0], mx.nd.NDArray):
         return None
-    data = batch[0]
-    k = max(1, min(data.shape[0] // len(learner.ctx), 8))
+    k = max(1, min(batch[0].shape[0] // len(learner.ctx), 8))
+    return chance_of(learner.loss, learner.net, batch[0][:k], learner.ctx[0])
+
+
+def chance_of(loss_fn, net, data, ctx) -> Optional[float]:
+    """:func:`chance_loss` of ``loss_fn`` for ``net``'s output on ``data`` (a few samples,
+    moved to ``ctx``); None for other losses or when the forward pass fails."""
+    from ._mx import mx
+    if not isinstance(loss_fn, (mx.gluon.loss.SoftmaxCrossEntropyLoss,
+                                mx.gluon.loss.SigmoidBinaryCrossEntropyLoss)):
+        return None
     try:
-        return chance_loss(learner.loss, learner.net(data[:k].as_in_context(learner.ctx[0])))
+        return chance_loss(loss_fn, net(data.as_in_context(ctx)))
     except (mx.base.MXNetError, TypeError, ValueError):
         return None
+
+
+def check_due(i: int, num_iter: int) -> bool:
+    """Whether iteration ``i`` of ``num_iter`` adds :func:`nonfinite_guard`: every
+    :data:`CHECK_EVERY` steps and at the last one."""
+    return i % CHECK_EVERY == CHECK_EVERY - 1 or i == num_iter - 1
 
 
 def nonfinite_guard(loss, params):

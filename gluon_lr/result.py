@@ -161,13 +161,17 @@ class LRFinderResult:
 
     @property
     def suggested_range(self) -> Optional[Tuple[float, float]]:
-        """``(low, high)`` bounds where the loss falls steadily, or None."""
+        """``(low, high)`` bounds where the loss falls steadily, or None; with the ``"auto"``
+        rule, ``high`` is never below :attr:`lr`."""
         if self.lr is None:
             return None
         try:
-            return _suggest.suggested_range(self.lrs, self.losses)
+            low, high = _suggest.suggested_range(self.lrs, self.losses)
         except _suggest.NoSuggestion:
             return None
+        if self.rule == "auto":  # the plain-SGD factor may lift lr above the curve's "auto"
+            high = max(high, self.lr)
+        return low, high
 
     @property
     def edge_lr(self) -> Optional[float]:

@@ -6,6 +6,7 @@ optimizer, its momentum and weight decay, the batch size and the model.
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Any, Dict, Optional
 
 # Optimizer attributes that are settings (not bookkeeping such as num_update or lr).
@@ -19,9 +20,12 @@ def optimizer_settings(optimizer) -> Dict[str, Any]:
     for key, value in sorted(vars(optimizer).items()):
         if key.startswith("_") or key in _SKIP or value is None:
             continue
-        if isinstance(value, (bool, int, str)) or (isinstance(value, float)
-                                                   and math.isfinite(value)):
+        if isinstance(value, (bool, str)):
             out[key] = value
+        elif isinstance(value, numbers.Integral):
+            out[key] = int(value)
+        elif isinstance(value, numbers.Real) and math.isfinite(float(value)):
+            out[key] = float(value)  # numpy scalars too (momentum=np.float32(0.9))
     return out
 
 

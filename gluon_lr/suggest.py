@@ -416,17 +416,17 @@ PLAIN_SGD_FACTOR = 2.0
 
 def optimizer_factor(optimizer: Optional[str], params: Optional[Dict] = None) -> float:
     """How far ``"auto"`` is moved for the optimizer the range test ran with: 1.0, or
-    :data:`PLAIN_SGD_FACTOR` for SGD/NAG without momentum.
+    :data:`PLAIN_SGD_FACTOR` for SGD/NAG whose recorded momentum is 0 (a run that did not
+    record its momentum is left alone).
 
     With momentum (SGD, NAG, Adam's first moment) the loss answers a rising rate about
     ``1 / (1 - momentum)`` steps late, so the curve's features sit at higher rates than the
     rates that caused them, and ``"auto"``'s constants were set on such curves. Plain SGD has no
     lag, and its best constant rate sits close to where training diverges.
     """
-    if optimizer not in ("sgd", "nag"):
-        return 1.0
-    momentum = (params or {}).get("momentum") or 0.0
-    return PLAIN_SGD_FACTOR if momentum == 0 else 1.0
+    if optimizer not in ("sgd", "nag") or "momentum" not in (params or {}):
+        return 1.0  # not plain SGD, or its momentum is unknown: no change
+    return PLAIN_SGD_FACTOR if not params["momentum"] else 1.0
 
 
 def for_optimizer(lr: float, lrs, losses, optimizer: Optional[str],

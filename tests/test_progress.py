@@ -83,3 +83,15 @@ def test_each_of_the_default_sweeps_has_a_numbered_bar(data, capsys):
     err = capsys.readouterr().err
     for k in (1, 2, 3):
         assert "find_lr {}/3".format(k) in err
+
+
+def test_a_stopped_sweep_keeps_its_number(data, capsys):
+    import warnings
+    from gluon_lr import LRFinderStoppingCriteria
+    learner = Learner(make_net(), data, batch_size=16)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        learner.find_lr(progress=True, num_iter=40, start_lr=1.0, end_lr=1e4, repeats=2,
+                        stopping=LRFinderStoppingCriteria(min_iter=2))
+    err = capsys.readouterr().err
+    assert "find_lr 1/2 stopped:" in err and "find_lr 2/2 stopped:" in err

@@ -138,7 +138,7 @@ def test_median_run_needs_a_majority_of_answers():
 
 # ---- plain SGD -------------------------------------------------------------------------
 @pytest.mark.parametrize("optimizer,params,factor", [
-    ("sgd", {"momentum": 0.0}, S.PLAIN_SGD_FACTOR), ("sgd", {}, S.PLAIN_SGD_FACTOR),
+    ("sgd", {"momentum": 0.0}, S.PLAIN_SGD_FACTOR), ("sgd", {}, 1.0),  # unknown: no change
     ("nag", {"momentum": 0.0}, S.PLAIN_SGD_FACTOR), ("sgd", {"momentum": 0.9}, 1.0),
     ("adam", {}, 1.0), ("rmsprop", {}, 1.0), (None, None, 1.0)])
 def test_optimizer_factor(optimizer, params, factor):
@@ -183,3 +183,48 @@ def test_one_warning_for_a_repeated_run_without_an_answer():
                                  progress=False)
     assert result.lr is None
     assert len([w for w in caught if "no learning rate" in str(w.message)]) == 1
+
+
+def test_a_numpy_momentum_is_recorded_and_not_taken_for_plain_sgd(data):
+    _, _, learner = _learner(data, params={"momentum": np.float32(0.9)})
+    result = learner.find_lr(num_iter=40, repeats=1, progress=False)
+    assert result.meta["optimizer_params"]["momentum"] == pytest.approx(0.9)
+    if result.lr is not None:
+        assert result.lr == S.suggest(result.lrs, result.losses, "auto")
+
+
+def test_the_range_reaches_up_to_a_plain_sgd_suggestion():
+    for u_min in (-1.5, -1.0, -0.7, -0.3):
+        lrs, losses = valley_curve(u_min=u_min)
+        plain = LRFinderResult(lrs, losses, optimizer="sgd", optimizer_params={"momentum": 0})
+        low, high = plain.suggested_range
+        assert low <= plain.lr <= high
+
+
+def test_sweeps_over_the_same_unshuffled_batches_are_named():
+    X, y = make_data(n=320)
+    net = make_net()
+    net(nd.array(X[:2]))
+    # 10 batches per pass, sweeps of 40 steps: every sweep sees the same batches in order
+    learner = Learner(net, gluon.data.DataLoader(gluon.data.ArrayDataset(X, y), batch_size=32,
+                                                 shuffle=False))
+    with pytest.warns(RuntimeWarning, match="saw the same batches in the same order") as w:
+        result = learner.find_lr(start_lr=1e-3, end_lr=30.0, num_iter=40, repeats=3,
+                                 progress=False, stopping=lambda i, loss: False)
+    assert result.meta["repeat_spread"] is None
+    assert result.lr is not None and result.meta["repeat_lrs"] == [result.lr] * 3
+    assert sum("same batches" in str(x.message) for x in w) == 1
+
+
+def test_the_returned_runs_own_warnings_are_shown_once():
+    X, y = make_data(n=320)
+    X[:, 0] = np.inf  # every first loss is inf
+    net = make_net()
+    learner = Learner(net, (X, y), batch_size=32)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = learner.find_lr(num_iter=20, repeats=3, progress=False)
+    messages = [str(w.message) for w in caught]
+    assert result.lr is None
+    assert sum(m.startswith("the loss was not finite on the first step") for m in messages) == 1
+    assert sum(m.startswith("no learning rate could be suggested") for m in messages) == 1
