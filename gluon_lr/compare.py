@@ -435,7 +435,8 @@ def _overtraining(curve, select: str, peak: float, auto,
         drop = (best - last) / max(abs(best), 1e-12) if math.isfinite(last) else math.inf
         unit = "relative validation loss"
     t_star = steps[j_best + (w - 1) // 2]
-    over = bool(drop > PROBE_TOLERANCE[select] and j_best + w - 1 < len(smooth) - 1)
+    readable = math.isfinite(best)
+    over = bool(readable and drop > PROBE_TOLERANCE[select] and j_best + w - 1 < len(smooth) - 1)
     doc = {"peak": peak, "steps": steps[-1], "curve": [
         {"steps": s, "val_loss": l, "val_accuracy": a} for s, l, a in curve],
         "best_step": t_star, "drop": drop, "over_training": over, "scaled_peak": peak}
@@ -447,6 +448,9 @@ def _overtraining(curve, select: str, peak: float, auto,
                          "val_data around step {} and was {:.3g} {} worse by step {}; the peak "
                          "is scaled to {:.3g} so that the budget's forward area matches "
                          "step {}".format(peak, t_star, drop, unit, steps[-1], scaled, t_star))
+    elif not readable:
+        doc["reason"] = "the validation score of a {}-step constant run at the auto peak {:.3g} " \
+                        "was never finite: nothing to read".format(steps[-1], peak)
     else:
         doc["reason"] = "no over-training seen in a {}-step constant run at the auto " \
                         "peak".format(steps[-1])

@@ -213,6 +213,20 @@ def test_overtraining_reads_the_smoothed_curve(shape, over):
         assert doc["scaled_peak"] == 0.4
 
 
+def test_a_probe_that_blows_up_lowers_the_peak():
+    from gluon_lr.compare import _overtraining
+    from gluon_lr.schedules import Linear
+    # validation loss falls, then the run diverges (inf from step 60 on)
+    curve = [(s, 0.5 - s / 200 if s < 60 else float("inf"), None) for s in range(3, 123, 3)]
+    doc = _overtraining(curve, "loss", 0.2, Linear(0.2, 240), 240)
+    assert doc["over_training"] and doc["drop"] == float("inf")
+    assert doc["best_step"] < 60 and 0 < doc["scaled_peak"] < 0.2
+    diverged = [(s, float("inf"), None) for s in range(3, 123, 3)]  # nothing to read
+    doc = _overtraining(diverged, "loss", 0.2, Linear(0.2, 240), 240)
+    assert not doc["over_training"] and doc["scaled_peak"] == 0.2
+    assert "never finite" in doc["reason"]
+
+
 def test_offset_schedule():
     s = Offset(Constant(0.1), 5)
     assert s(1) == s(6) == 0.1
