@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from gluon_lr import LRFinderResult
-from gluon_lr.recommend import (AUTO_SHAPE, EDGE_CAP, PEAK_BASE, PEAK_FACTORS, SHAPES, build,
-                                configure, peak, recommend)
+from gluon_lr.recommend import (AUTO_SHAPE, EDGE_CAP, PEAK_BASE, SHAPES, build, configure, peak,
+                                recommend)
 from gluon_lr.schedules import SCHEDULES, WSD, Cosine, Linear, OneCycle, Triangular
 
 
@@ -40,29 +40,20 @@ def test_build_parameterises_every_shape_by_its_peak():
     assert build("linear", 0.3, T, warmup_steps=0).warmup_steps == 0  # overrides win
 
 
-def test_peak_is_a_multiple_of_auto_capped_at_twice_the_edge():
+def test_every_peak_is_the_suggestion_capped_at_twice_the_edge():
     r = result()
     base = r.suggestion(PEAK_BASE)
     assert PEAK_BASE == "auto" and base is not None and base == r.lr
     for name in SCHEDULES:
-        expected = min(PEAK_FACTORS[name] * base, EDGE_CAP * r.edge_lr)
-        assert peak(r, name) == pytest.approx(expected)
-    # the constant rate is the suggestion itself; every other shape shares one factor
-    assert peak(r, "constant") == pytest.approx(min(r.lr, EDGE_CAP * r.edge_lr))
-    from gluon_lr.recommend import DECAY_FACTOR
-    assert {PEAK_FACTORS[n] for n in SCHEDULES if n != "constant"} == {DECAY_FACTOR}
+        assert peak(r, name) == pytest.approx(min(base, EDGE_CAP * r.edge_lr))
+    with pytest.raises(ValueError, match="unknown schedule 'fast'"):
+        peak(r, "fast")
 
 
-def test_the_cap_binds_on_a_curve_that_turns_up_early():
+def test_the_cap_binds_on_a_curve_that_turns_up_early(monkeypatch):
     r = result()
-    capped = dict(PEAK_FACTORS, linear=1e6)
-    import gluon_lr.recommend as rec
-    old = rec.PEAK_FACTORS
-    rec.PEAK_FACTORS = capped
-    try:
-        s = r.schedule("linear", 100)
-    finally:
-        rec.PEAK_FACTORS = old
+    monkeypatch.setattr(LRFinderResult, "suggestion", lambda self, rule=None: 1e6 * self.edge_lr)
+    s = r.schedule("linear", 100)
     assert s.max_value() == pytest.approx(EDGE_CAP * r.edge_lr) and "capped" in s.reason
 
 
@@ -123,7 +114,7 @@ def test_the_curve_rule_alone_is_enough_and_the_reason_says_the_run_had_none(mon
     base, edge = r.suggestion(PEAK_BASE), r.edge_lr
     monkeypatch.setattr(LRFinderResult, "lr", property(lambda self: None))
     s = r.schedule("auto", 100)
-    expected = PEAK_FACTORS[AUTO_SHAPE] * base
+    expected = base
     if r.edge_lr is not None:
         expected = min(expected, EDGE_CAP * edge)
     assert s.max_value() == pytest.approx(expected)
