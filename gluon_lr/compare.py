@@ -2,14 +2,15 @@
 
 A range test of the *training* loss cannot see over-training: on a small data set the best
 validation score can come from rates 20-50x below what the range test suggests, because a lower
-rate learns less in ``T`` steps. :func:`compare_schedules` spends at most ``budget x
-total_steps`` extra steps (default 0.5 x T). By default it trains one *probe*: a constant run
-at the auto peak ``p`` for all of those steps, scored on held-out data at 40 evenly spaced
-points. At its end the probe has covered the forward area (the sum of the rates) of the whole
-auto schedule, since linear decay from ``p`` over ``T`` sums to about ``p x T / 2``. If the
-smoothed validation score peaked at step ``t*`` and then got clearly worse, the budget
-over-trains at that peak, and the auto shape's peak is scaled down so that its forward area
-over ``T`` matches ``p x t*``. Otherwise ``schedule("auto")`` is kept, with the probe as evidence.
+rate learns less in ``T`` steps. Nor can it tell how high a decaying schedule may peak.
+:func:`compare_schedules` spends at most ``budget x total_steps`` extra steps (default 0.5 x T).
+By default it trains one *probe*: a constant run at ``P`` = 2 x the auto peak for all of those
+steps, scored on held-out data at 40 evenly spaced points. At its end the probe has covered the
+forward area (the sum of the rates) of the whole auto shape peaking at ``P``, since linear
+decay from ``P`` over ``T`` sums to about ``P x T / 2``. If the smoothed validation score
+peaked at step ``t*`` and then got clearly worse (over-training, or a run too fast to settle),
+the auto shape's peak is set so that its forward area over ``T`` matches ``P x t*`` (lower
+than ``P``, possibly lower than the auto peak). Otherwise the auto shape peaks at ``P``.
 
 With ``candidates`` (or ``probe=False``) it runs the previous design instead: a race of
 candidates (by default the auto shape at a third of, once and three times the auto peak), each
@@ -45,6 +46,10 @@ PROBE_WINDOW = 9  # evaluations per moving average
 # How much worse the last window must be than the best one to call it over-training:
 # accuracy points, or relative validation loss.
 PROBE_TOLERANCE = {"accuracy": 2.0, "loss": 0.03}
+# The probe runs at this multiple of the auto peak (at most recommend.EDGE_CAP x edge_lr): a
+# run that neither over-trains nor blows up at it supports that higher peak. Chosen on the
+# DESIGN half of benchmarks/schedule_quality.py among 1, sqrt(2), 2, 2 sqrt(2) and 4.
+PROBE_RAISE = 2.0
 
 
 class ScheduleComparison:
@@ -69,11 +74,13 @@ class ScheduleComparison:
     steps, seconds : int, float
         What the comparison cost (``steps / total_steps <= budget``).
     probe : dict or None
-        The over-training probe (None when candidates were raced): ``peak``, ``steps``,
+        The over-training probe (None when candidates were raced): ``peak`` (the probe's
+        constant rate), ``factor`` (``peak`` over the auto peak), ``steps``,
         ``curve`` (``steps``, ``val_loss``, ``val_accuracy`` per evaluation), ``best_step``
         (the middle of the best smoothed window), ``drop`` (how much worse the last window
-        is: accuracy points, or relative loss), ``over_training``, ``scaled_peak`` and
-        ``reason``. The race's ``history`` is empty then.
+        is: accuracy points, or relative loss), ``over_training``, ``scaled_peak`` (the
+        chosen peak; None when no score was finite) and ``reason``. The race's ``history`` is
+        empty then.
     """
 
     def __init__(self, history: Dict[str, List[Dict[str, Any]]], best_name: str, best,
@@ -214,14 +221,15 @@ def compare_schedules(learner, result, total_steps: Optional[int] = None, val_da
                       select: str = "auto", probe: Optional[bool] = None) -> ScheduleComparison:
     """Spend at most ``budget x total_steps`` extra steps to improve on ``schedule("auto")``.
 
-    By default (no ``candidates``) the steps go to one over-training probe: a constant run at
-    the auto peak ``p`` for ``floor(budget x total_steps)`` steps, scored on ``val_data`` at
-    40 evenly spaced steps. When the validation score, smoothed over 9 evaluations, was best
-    around step ``t*`` and the last window is worse by more than 2 accuracy points (or 3 %
-    in validation loss), :attr:`ScheduleComparison.best` is the auto shape at the peak whose
-    forward area over ``total_steps`` equals ``p x t*`` (never above ``p``). Otherwise
-    ``best`` is ``result.schedule("auto", total_steps)`` and
-    :attr:`ScheduleComparison.kept_auto` is True. (Measured on
+    By default (no ``candidates``) the steps go to one probe: a constant run at ``P`` =
+    :data:`PROBE_RAISE` (2) x the auto peak (at most ``2 x result.edge_lr``, never below the
+    auto peak) for ``floor(budget x total_steps)`` steps, scored on ``val_data`` at 40 evenly
+    spaced steps. When the validation score, smoothed over 9 evaluations, was best around step
+    ``t*`` and the last window is worse by more than 2 accuracy points (or 3 % in validation
+    loss), :attr:`ScheduleComparison.best` is the auto shape at the peak whose forward area
+    over ``total_steps`` equals ``P x t*``; otherwise it is the auto shape at ``P``. It is
+    ``result.schedule("auto", total_steps)`` itself (:attr:`ScheduleComparison.kept_auto`)
+    only when that peak equals the auto peak or no validation score was finite. (Measured on
     ``benchmarks/schedule_quality.py``: the race below did worse on its design tasks.)
 
     With ``candidates`` or ``probe=False``, a race: each candidate (a shape and a peak) is built
@@ -269,7 +277,7 @@ def compare_schedules(learner, result, total_steps: Optional[int] = None, val_da
         Before anything trains: bad candidates, no ``val_data``, a budget too small for 2 steps
         per candidate (or 10 for the probe), a result without a suggestion.
     """
-    from .recommend import AUTO_SHAPE, build
+    from .recommend import EDGE_CAP, build
     from .schedules.base import check_non_negative, check_positive
     from .schedules.composite import Offset
     if not isinstance(getattr(learner, "step", None), TrainingStep):
@@ -299,6 +307,9 @@ def compare_schedules(learner, result, total_steps: Optional[int] = None, val_da
         raise ValueError("probe=True spends the whole budget on the over-training probe; "
                          "candidates are raced with probe=False")
     cands = _candidates(result, candidates, auto_shape, auto_peak)
+    probe_peak = PROBE_RAISE * auto_peak
+    if result.edge_lr is not None:
+        probe_peak = max(auto_peak, min(probe_peak, EDGE_CAP * result.edge_lr))
     extra = int(budget * total_steps)
     short = {}
     if probe:
@@ -361,9 +372,10 @@ def compare_schedules(learner, result, total_steps: Optional[int] = None, val_da
 
             if probe_steps:
                 every = max(1, probe_steps // PROBE_POINTS)
-                curve = train(Constant(auto_peak), probe_steps, every)
+                curve = train(Constant(probe_peak), probe_steps, every)
                 spent += probe_steps
-                probe_doc = _overtraining(curve, select, auto_peak, auto, total_steps)
+                probe_doc = _overtraining(curve, select, probe_peak, auto, total_steps)
+                probe_doc["factor"] = probe_peak / auto_peak
             for label, shape, p, factor in (cands if run else []):
                 (steps, loss, acc), = train(short[label], run)
                 spent += run
@@ -376,7 +388,8 @@ def compare_schedules(learner, result, total_steps: Optional[int] = None, val_da
         batches.close()
         rng.restore()
     unit = "points" if select == "accuracy" else "in loss"
-    if probe_doc is not None and probe_doc["over_training"]:
+    if probe_doc is not None and probe_doc["scaled_peak"] is not None and not math.isclose(
+            probe_doc["scaled_peak"], auto_peak):
         q = probe_doc["scaled_peak"]
         best = build(auto_shape, q, total_steps, spe)
         kept, best_name = False, "{}@{:.3g}".format(auto_shape, q)
@@ -444,16 +457,18 @@ def _overtraining(curve, select: str, peak: float, auto,
         area = sum(auto(i) for i in range(1, total_steps + 1)) / auto.max_value()
         scaled = min(peak, peak * t_star / area)
         doc["scaled_peak"] = scaled
-        doc["reason"] = ("over-training: a constant run at the auto peak {:.3g} scored best on "
-                         "val_data around step {} and was {:.3g} {} worse by step {}; the peak "
-                         "is scaled to {:.3g} so that the budget's forward area matches "
+        doc["reason"] = ("over-training: a constant run at {:.3g} scored best on val_data "
+                         "around step {} and was {:.3g} {} worse by step {}; the peak is "
+                         "scaled to {:.3g} so that the budget's forward area matches "
                          "step {}".format(peak, t_star, drop, unit, steps[-1], scaled, t_star))
     elif not readable:
-        doc["reason"] = "the validation score of a {}-step constant run at the auto peak {:.3g} " \
-                        "was never finite: nothing to read".format(steps[-1], peak)
+        doc["reason"] = "the validation score of a {}-step constant run at {:.3g} was never " \
+                        "finite: nothing to read".format(steps[-1], peak)
+        doc["scaled_peak"] = None
     else:
-        doc["reason"] = "no over-training seen in a {}-step constant run at the auto " \
-                        "peak".format(steps[-1])
+        doc["reason"] = "no over-training in a {}-step constant run at {:.3g}, which covers " \
+                        "the forward area of the whole schedule at that peak: peak " \
+                        "{:.3g}".format(steps[-1], peak, peak)
     return doc
 
 

@@ -135,7 +135,7 @@ def test_bad_input_fails_before_training(setup, kwargs, exc, match):
     assert_same(before, capture(learner.net, learner.trainer))
 
 
-def test_probe_keeps_auto_while_validation_improves():
+def test_probe_raises_the_peak_while_validation_improves():
     X, y = make_data(n=176)  # one distribution: train on 128, validate on 48
     learner = Learner(make_net(), (X[:128], y[:128]), optimizer="adam", batch_size=16)
     result = learner.find_lr(start_lr=1e-4, end_lr=10.0, num_iter=40, progress=False)
@@ -146,21 +146,34 @@ def test_probe_keeps_auto_while_validation_improves():
     assert_same(before, capture(learner.net, learner.trainer))
     probe = cmp.probe
     auto = result.schedule("auto", 160, steps_per_epoch=learner.steps_per_epoch)
-    # the whole budget goes to one constant run at the auto peak, scored every 2 of 80 steps
+    # the whole budget goes to one constant run at 2 x the auto peak, scored every 2 of 80 steps
     assert cmp.steps == probe["steps"] == 80 and cmp.history == {} and cmp.table() == []
-    assert probe["peak"] == pytest.approx(auto.max_value())
+    assert probe["peak"] == pytest.approx(2 * auto.max_value()) and probe["factor"] == 2
     assert [c["steps"] for c in probe["curve"]] == list(range(2, 81, 2))
     accuracy = [c["val_accuracy"] for c in probe["curve"]]
     smooth = [np.mean(accuracy[j:j + 9]) for j in range(32)]
     assert smooth[-1] >= max(smooth) - 2.0 and smooth[-1] > 85  # it learns, nothing over-trains
     assert probe["drop"] == pytest.approx(max(smooth) - smooth[-1])
-    assert not probe["over_training"] and cmp.kept_auto and cmp.best == auto
-    assert probe["scaled_peak"] == probe["peak"]
-    assert cmp.reason.startswith("no over-training seen in a 80-step constant run")
+    assert not probe["over_training"] and probe["scaled_peak"] == probe["peak"]
+    # so the auto shape is raised to the probe's peak, built for the whole budget
+    assert not cmp.kept_auto and cmp.best.name == auto.name
+    assert cmp.best == type(auto)(probe["peak"], 160)
+    assert cmp.best_name == "{}@{:.3g}".format(auto.name, probe["peak"])
+    assert cmp.reason.startswith("no over-training in a 80-step constant run at")
     doc = cmp.to_dict()
     assert doc["probe"]["curve"] == probe["curve"] and doc["table"] == []
     ax = cmp.plot()
     assert "probe: constant" in " ".join(t.get_text() for t in ax.get_legend().get_texts())
+
+
+def test_the_probe_peak_stays_below_twice_edge_lr(setup, monkeypatch):
+    import gluon_lr.compare as compare
+    learner, result, val = setup
+    monkeypatch.setattr(compare, "PROBE_RAISE", 1000.0)
+    cmp = learner.compare_schedules(result, total_steps=40, val_data=val, seed=0)
+    auto = cmp.auto.max_value()
+    assert cmp.probe["peak"] == pytest.approx(max(auto, 2 * result.edge_lr))
+    assert cmp.best.max_value() <= cmp.probe["peak"] * (1 + 1e-9)
 
 
 def test_probe_lowers_the_peak_when_validation_gets_worse():
@@ -180,6 +193,7 @@ def test_probe_lowers_the_peak_when_validation_gets_worse():
     assert cmp.select == "loss" and probe["over_training"] and not cmp.kept_auto
     assert probe["drop"] > 0.03 and probe["best_step"] < 0.5 * probe["steps"]
     q = probe["scaled_peak"]
+    assert probe["peak"] == pytest.approx(2 * auto.max_value())
     assert q < auto.max_value() and cmp.best.max_value() == pytest.approx(q)
     assert cmp.best.name == auto.name and cmp.best_name == "{}@{:.3g}".format(auto.name, q)
     # forward area over the budget = the probe's area up to its best step
@@ -223,7 +237,7 @@ def test_a_probe_that_blows_up_lowers_the_peak():
     assert doc["best_step"] < 60 and 0 < doc["scaled_peak"] < 0.2
     diverged = [(s, float("inf"), None) for s in range(3, 123, 3)]  # nothing to read
     doc = _overtraining(diverged, "loss", 0.2, Linear(0.2, 240), 240)
-    assert not doc["over_training"] and doc["scaled_peak"] == 0.2
+    assert not doc["over_training"] and doc["scaled_peak"] is None
     assert "never finite" in doc["reason"]
 
 
