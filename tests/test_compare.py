@@ -146,9 +146,10 @@ def test_probe_raises_the_peak_while_validation_improves():
     assert_same(before, capture(learner.net, learner.trainer))
     probe = cmp.probe
     auto = result.schedule("auto", 160, steps_per_epoch=learner.steps_per_epoch)
-    # the whole budget goes to one constant run at 2 x the auto peak, scored every 2 of 80 steps
+    # the whole budget goes to one constant run at 1.41 x the auto peak, scored every 2 of 80
     assert cmp.steps == probe["steps"] == 80 and cmp.history == {} and cmp.table() == []
-    assert probe["peak"] == pytest.approx(2 * auto.max_value()) and probe["factor"] == 2
+    assert probe["peak"] == pytest.approx(2 ** 0.5 * auto.max_value())
+    assert probe["factor"] == pytest.approx(2 ** 0.5)
     assert [c["steps"] for c in probe["curve"]] == list(range(2, 81, 2))
     accuracy = [c["val_accuracy"] for c in probe["curve"]]
     smooth = [np.mean(accuracy[j:j + 9]) for j in range(32)]
@@ -193,7 +194,7 @@ def test_probe_lowers_the_peak_when_validation_gets_worse():
     assert cmp.select == "loss" and probe["over_training"] and not cmp.kept_auto
     assert probe["drop"] > 0.03 and probe["best_step"] < 0.5 * probe["steps"]
     q = probe["scaled_peak"]
-    assert probe["peak"] == pytest.approx(2 * auto.max_value())
+    assert probe["peak"] == pytest.approx(2 ** 0.5 * auto.max_value())
     assert q < auto.max_value() and cmp.best.max_value() == pytest.approx(q)
     assert cmp.best.name == auto.name and cmp.best_name == "{}@{:.3g}".format(auto.name, q)
     # forward area over the budget = the probe's area up to its best step
