@@ -135,7 +135,20 @@ def test_bad_input_fails_before_training(setup, kwargs, exc, match):
     assert_same(before, capture(learner.net, learner.trainer))
 
 
-def test_probe_raises_the_peak_while_validation_improves():
+def test_probe_keeps_auto_while_validation_improves():
+    X, y = make_data(n=176)  # one distribution: train on 128, validate on 48
+    learner = Learner(make_net(), (X[:128], y[:128]), optimizer="adam", batch_size=16)
+    result = learner.find_lr(start_lr=1e-4, end_lr=10.0, num_iter=40, progress=False)
+    cmp = learner.compare_schedules(result, total_steps=160, val_data=(X[128:], y[128:]), seed=0)
+    probe = cmp.probe
+    assert probe["peak"] == pytest.approx(cmp.auto.max_value()) and probe["factor"] == 1.0
+    assert not probe["over_training"] and cmp.kept_auto and cmp.best == cmp.auto
+    assert cmp.reason.endswith("; kept schedule('auto')")
+
+
+def test_probe_raises_the_peak_while_validation_improves(monkeypatch):
+    import gluon_lr.compare as compare
+    monkeypatch.setattr(compare, "PROBE_RAISE", 2 ** 0.5)
     X, y = make_data(n=176)  # one distribution: train on 128, validate on 48
     learner = Learner(make_net(), (X[:128], y[:128]), optimizer="adam", batch_size=16)
     result = learner.find_lr(start_lr=1e-4, end_lr=10.0, num_iter=40, progress=False)
@@ -194,7 +207,7 @@ def test_probe_lowers_the_peak_when_validation_gets_worse():
     assert cmp.select == "loss" and probe["over_training"] and not cmp.kept_auto
     assert probe["drop"] > 0.03 and probe["best_step"] < 0.5 * probe["steps"]
     q = probe["scaled_peak"]
-    assert probe["peak"] == pytest.approx(2 ** 0.5 * auto.max_value())
+    assert probe["peak"] == pytest.approx(auto.max_value())
     assert q < auto.max_value() and cmp.best.max_value() == pytest.approx(q)
     assert cmp.best.name == auto.name and cmp.best_name == "{}@{:.3g}".format(auto.name, q)
     # forward area over the budget = the probe's area up to its best step
