@@ -225,7 +225,7 @@ def lr_free_rows():
 def report(rows, compare):
     def fmt(x):
         return "{:.2f}".format(x)
-    for half in ("design", "held-out", "fresh"):
+    for half in ("design", "held-out", "fresh", "fresh2"):
         part = [r for r in rows if r["split"] == half]
         if not part:
             continue
