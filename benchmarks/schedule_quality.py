@@ -1,7 +1,7 @@
 """Which schedule, at what peak, for a budget: how close does one range test get to a grid search?
 
-Per task (``schedule_tasks.py``: 4 DESIGN, 4 HELD-OUT, and 4 + 4 FRESH tasks added later as
-blind tests; tiny MLPs on digits, breast cancer, MNIST-5k, and regressions on diabetes, breast
+Per task (``schedule_tasks.py``: 4 DESIGN, 4 HELD-OUT, and 4 + 4 + 4 FRESH tasks added later
+as blind tests; tiny MLPs on digits, breast cancer, MNIST-5k, and regressions on diabetes, breast
 cancer radius and generated Friedman #1 data), the ground truth is every shape in
 {constant, one_cycle, linear, cosine, wsd, triangular} trained at every peak of a 23-point
 quarter-decade grid (1e-4 .. 10**1.5) for the full budget T, with 3 seeds (same initialisation
@@ -18,7 +18,7 @@ and batch order per seed across all runs). Scores are validation accuracy in per
 - LR-free optimizers (Prodigy, D-Adaptation SGD; lr=1.0 as a multiplier with cosine to 0
   over T) when ``gluon_lr.optimizers`` provides them.
 
-Ground truth is cached in ``.benchmarks/schedule_quality/`` (about 40 min for all 16 tasks at
+Ground truth is cached in ``.benchmarks/schedule_quality/`` (about 50 min for all 20 tasks at
 OMP_NUM_THREADS=1 the first time).
 
     python benchmarks/schedule_quality.py [--tasks a,b] [--ground-truth-only] [--no-compare]
@@ -226,7 +226,7 @@ def lr_free_rows():
 def report(rows, compare):
     def fmt(x):
         return "{:.2f}".format(x)
-    for half in ("design", "held-out", "fresh", "fresh2"):
+    for half in ("design", "held-out", "fresh", "fresh2", "fresh3"):
         part = [r for r in rows if r["split"] == half]
         if not part:
             continue
