@@ -6,8 +6,8 @@ rate learns less in ``T`` steps. Nor can it tell how high a decaying schedule ma
 :func:`compare_schedules` spends at most ``budget x total_steps`` extra steps (default 0.5 x T).
 By default it trains one *probe*: a constant run at ``P``, the auto peak, for all of those
 steps, scored on held-out data at 40 evenly spaced points. At its end the probe has covered the
-forward area (the sum of the rates) of the whole auto shape peaking at ``P``, since linear
-decay from ``P`` over ``T`` sums to about ``P x T / 2``. If the smoothed validation score
+forward area (the sum of the rates) of the whole auto shape peaking at ``P``, since a cosine
+(or linear) decay from ``P`` over ``T`` sums to about ``P x T / 2``. If the smoothed validation score
 peaked at step ``t*`` and then got clearly worse (over-training, or a run too fast to settle),
 the auto shape's peak is set so that its forward area over ``T`` matches ``P x t*`` (lower
 than ``P``). Otherwise the auto shape peaks at ``P``: the auto choice is kept, unless

@@ -158,7 +158,8 @@ def test_find_compare_schedules(tmp_path, capsys):
     assert doc["table"] == [] and probe["steps"] == doc["steps"] and len(probe["curve"]) >= 10
     assert "evidence: a {}-step constant run at".format(probe["steps"]) in text
     assert "choice: " + doc["reason"] in text
-    assert doc["best"].startswith(doc["reason"] and "linear@")
+    from gluon_lr.recommend import AUTO_SHAPE
+    assert doc["best"].startswith(doc["reason"] and AUTO_SHAPE + "@")
     assert (out / "compare.png").stat().st_size > 0
 
 

@@ -171,7 +171,8 @@ def test_probe_raises_the_peak_while_validation_improves(monkeypatch):
     assert not probe["over_training"] and probe["scaled_peak"] == probe["peak"]
     # so the auto shape is raised to the probe's peak, built for the whole budget
     assert not cmp.kept_auto and cmp.best.name == auto.name
-    assert cmp.best == type(auto)(probe["peak"], 160)
+    from gluon_lr.recommend import build
+    assert cmp.best == build(auto.name, probe["peak"], 160, learner.steps_per_epoch)
     assert cmp.best_name == "{}@{:.3g}".format(auto.name, probe["peak"])
     assert cmp.reason.startswith("no over-training in a 80-step constant run at")
     doc = cmp.to_dict()

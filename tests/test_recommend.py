@@ -72,7 +72,8 @@ def test_auto_is_a_shape_and_a_peak_with_its_reason():
     assert s == recommend(r, 300) and s.name == AUTO_SHAPE
     assert s.reason.startswith("auto: ") and AUTO_SHAPE in s.reason
     assert s.max_value() == pytest.approx(peak(r, AUTO_SHAPE))
-    assert r.schedule("auto", 300, warmup_steps=0).warmup_steps == 0
+    assert AUTO_SHAPE == "cosine" and s.cycle_length == 300 and s(300) < 1e-3 * s.max_value()
+    assert r.schedule("auto", 300, min_lr=1e-4).min_lr == 1e-4  # overrides reach the preset
 
 
 def test_narrow_sweeps_no_longer_break_the_triangular_presets():
