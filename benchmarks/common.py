@@ -36,3 +36,15 @@ def seeded_net(make, seed, sample):
     net.hybridize()
     net(sample)
     return net
+
+
+def cancer_radius():
+    """Regression data: log mean radius of a tumour from the seven shape-only "mean" features
+    of scikit-learn's breast-cancer set (no size features); float64 ``X`` (569, 7), ``y`` (569,)."""
+    from sklearn.datasets import load_breast_cancer
+    d = load_breast_cancer()
+    names = list(d.feature_names)
+    cols = [names.index("mean " + f) for f in ("texture", "smoothness", "compactness",
+                                               "concavity", "concave points", "symmetry",
+                                               "fractal dimension")]
+    return d.data[:, cols], np.log(d.data[:, names.index("mean radius")])

@@ -10,6 +10,8 @@ from mxnet import gluon
 from gluon_lr.datasets import digits, mnist5k, train_val_split
 from gluon_lr.models import mlp
 
+from common import cancer_radius as _cancer_radius  # benchmarks/ is on sys.path
+
 
 def _standardize(Xtr, Xva):
     mu, sd = Xtr.mean(0), Xtr.std(0) + 1e-8
@@ -29,29 +31,24 @@ def diabetes():
 
 
 def cancer_radius():
-    """Regression: log mean radius from the seven shape-only "mean" features (no size ones)."""
-    from sklearn.datasets import load_breast_cancer
-    d = load_breast_cancer()
-    names = list(d.feature_names)
-    cols = [names.index("mean " + f) for f in ("texture", "smoothness", "compactness",
-                                               "concavity", "concave points", "symmetry",
-                                               "fractal dimension")]
-    return d.data[:, cols].astype(np.float32), np.log(d.data[:, names.index("mean radius")]
-                                                      ).astype(np.float32)
+    X, y = _cancer_radius()
+    return X.astype(np.float32), y.astype(np.float32)
+
+
+def _friedman(number, noise):
+    """Regression on generated data: scikit-learn's Friedman #``number`` problem, 1,000 samples."""
+    from sklearn import datasets
+    X, y = getattr(datasets, "make_friedman{}".format(number))(n_samples=1000, noise=noise,
+                                                               random_state=0)
+    return X.astype(np.float32), y.astype(np.float32)
 
 
 def friedman1():
-    """Regression on generated data: sklearn's Friedman #1 problem, 1,000 samples, noise 1."""
-    from sklearn.datasets import make_friedman1
-    X, y = make_friedman1(n_samples=1000, noise=1.0, random_state=0)
-    return X.astype(np.float32), y.astype(np.float32)
+    return _friedman(1, noise=1.0)
 
 
 def friedman2():
-    """Regression on generated data: sklearn's Friedman #2 problem, 1,000 samples, noise 10."""
-    from sklearn.datasets import make_friedman2
-    X, y = make_friedman2(n_samples=1000, noise=10.0, random_state=0)
-    return X.astype(np.float32), y.astype(np.float32)
+    return _friedman(2, noise=10.0)
 
 
 def split(task):

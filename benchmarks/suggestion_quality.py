@@ -41,7 +41,7 @@ from gluon_lr.models import lenet, mlp  # noqa: E402
 from gluon_lr.result import LRFinderResult  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import accuracy, seeded_net, train_epochs  # noqa: E402
+from common import accuracy, cancer_radius, seeded_net, train_epochs  # noqa: E402
 
 GRID = [10 ** (e / 4) for e in range(-20, 3)]  # 1e-5 .. 10**0.5
 RULES = list(SUGGESTION_RULES)
@@ -115,15 +115,9 @@ def _digits_value():
 
 def _cancer_radius():
     """Regression: log mean radius from the shape-only 'mean' features (no size features)."""
-    from sklearn.datasets import load_breast_cancer
-    d = load_breast_cancer()
-    names = list(d.feature_names)
-    cols = [names.index("mean " + f) for f in ("texture", "smoothness", "compactness",
-                                               "concavity", "concave points", "symmetry",
-                                               "fractal dimension")]
-    y = np.log(d.data[:, names.index("mean radius")])
-    return _standardise(d.data[:, cols].astype(np.float32)), \
-        ((y - y.mean()) / y.std()).astype(np.float32)[:, None]
+    X, y = cancer_radius()
+    y = ((y - y.mean()) / y.std()).astype(np.float32)[:, None]
+    return _standardise(X.astype(np.float32)), y
 
 
 # ---- tasks ---------------------------------------------------------------------------------
