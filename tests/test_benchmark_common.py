@@ -1,0 +1,34 @@
+"""The benchmarks' grid-search comparator (benchmarks/common.py)."""
+import os
+import sys
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "benchmarks"))
+from common import deployed_grid_search  # noqa: E402
+
+
+def test_pick_is_scored_on_the_seeds_it_did_not_see():
+    # config 0 looks best on seed 0 only; config 1 is best on the other seeds
+    s = np.array([[10.0, 0.0, 0.0],
+                  [5.0, 6.0, 6.0]])
+    # picks with one seed: seed 0 -> config 0 (scored 0 on seeds 1, 2); seed 1 or 2 -> config 1
+    # (scored 5.5 and 5.5)
+    assert deployed_grid_search(s, 1) == pytest.approx((0.0 + 5.5 + 5.5) / 3)
+    # picks with two seeds: {0,1}: mean 5 vs 5.5 -> config 1, scored 6; {0,2}: same, 6;
+    # {1,2}: config 1, scored 5
+    assert deployed_grid_search(s, 2) == pytest.approx((6.0 + 6.0 + 5.0) / 3)
+    # the in-sample best mean (5.67) is above what the grid search delivers
+    assert deployed_grid_search(s, 1) < s.mean(axis=1).max()
+
+
+def test_lower_is_better_for_errors():
+    s = np.array([[1.0, 1.0], [2.0, 0.5]])
+    assert deployed_grid_search(s, 1, higher_is_better=False) == pytest.approx((2.0 + 1.0) / 2)
+
+
+@pytest.mark.parametrize("shape,k", [((4,), 1), ((4, 3), 0), ((4, 3), 3)])
+def test_bad_arguments(shape, k):
+    with pytest.raises(ValueError, match="pick_seeds"):
+        deployed_grid_search(np.zeros(shape), k)
