@@ -200,6 +200,10 @@ def build_parser() -> argparse.ArgumentParser:
                       help="sweeps from the same start on different batches; the median "
                            "run is reported (default: 3, 1 on distributed workers; 1 is a "
                            "third of the cost)")
+    find.add_argument("--extend", type=_non_negative_float, default=3.0, metavar="DECADES",
+                      help="when the loss is still falling at --end-lr, go on for up to this "
+                           "many more decades (at most --num-iter more steps); 0: never "
+                           "(default: %(default)s)")
     find.add_argument("--step-mode", choices=("exp", "linear"), default="exp",
                       help="how the rate rises: exp (log-spaced) or linear "
                            "(default: %(default)s)")
@@ -480,6 +484,7 @@ def _cmd_find(args) -> int:
         result = _run_quietly(lambda: learner.find_lr(
             start_lr=args.start_lr, end_lr=args.end_lr, num_iter=args.num_iter,
             step_mode=args.step_mode, suggest=args.suggest, repeats=args.repeats,
+            extend=args.extend,
             progress=False if (args.quiet or args.json) else None),
             lambda r: r.diagnosis)
     except (ValueError, TypeError) as err:
@@ -608,6 +613,11 @@ def _report(result, schedule) -> None:
         print("for: " + about)
     print("iterations: {} of {}, stopped by: {}".format(
         len(result.lrs), result.meta.get("num_iter", len(result.lrs)), result.stop_reason))
+    if result.meta.get("extended_steps"):
+        print("extended: still falling at end_lr {}, so the sweep went on for up to {} more "
+              "steps, to {}".format(_fmt(result.meta.get("end_lr")),
+                                     result.meta["extended_steps"],
+                                     _fmt(result.meta.get("extended_to"))))
     lrs = result.meta.get("repeat_lrs")
     if lrs:
         spread = result.meta.get("repeat_spread")

@@ -17,7 +17,7 @@ from .result import LRFinderResult
 from .state import WHERE, RandomState
 from .step import TrainingStep
 from .stopping import NUM_ITER, LRFinderStoppingCriteria
-from .suggest import check_rule_name
+from .suggest import check_rule_name, wants_higher_rates
 
 logger = logging.getLogger(__name__)
 
@@ -25,6 +25,8 @@ STEP_MODES = ("exp", "linear")
 # A range test takes tens to a few thousand steps; far beyond that is a typo, refused before
 # the sweep's arrays are allocated.
 MAX_NUM_ITER = 1_000_000
+# Decades a run may go past end_lr when the loss is still falling there (LRFinder.run).
+EXTEND = 3.0
 # MXNet hands learning rates to its kernels as float32: outside the normal float32 range a rate
 # becomes 0 or inf inside the first step.
 LR_RANGE = (1.2e-38, 3.4e38)
@@ -49,6 +51,15 @@ def _positive_int(name: str, value, minimum: int = 1) -> int:
     if value < minimum:
         raise ValueError("{} must be >= {}, got {!r}".format(name, minimum, value))
     return int(value)
+
+
+def _decades(name: str, value) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError("{} must be a number of decades, got {!r}".format(name, value))
+    if not math.isfinite(value) or value < 0:
+        raise ValueError("{} must be a finite number of decades >= 0, got {!r}".format(
+            name, value))
+    return float(value)
 
 
 def lr_sweep(start_lr: float, end_lr: float, num_iter: int, step_mode: str = "exp") -> np.ndarray:
@@ -135,6 +146,10 @@ class Sweep:
             self.stopping.reset()
         self.recorded_lrs: List[float] = []
         self.losses: List[float] = []
+        if getattr(self, "extended", 0):  # a repeat starts from the requested sweep
+            self.lrs = self.lrs[:self.lrs.size - self.extended]
+            self.num_iter -= self.extended
+        self.extended = 0
         self.reason = NUM_ITER
         self.done = False
         self._pending = None
@@ -152,6 +167,27 @@ class Sweep:
 
     def lr(self, i: int) -> float:
         return float(self.lrs[i])
+
+    def extension_steps(self, decades: float) -> int:
+        """Steps that carry an exponential sweep ``decades`` further at its own pace (at most
+        ``num_iter`` more); 0 for a linear sweep, which is never extended."""
+        if decades <= 0 or self.settings["step_mode"] != "exp" or self.lrs.size < 2:
+            return 0
+        per_step = math.log10(self.lrs[-1] / self.lrs[-2])
+        return int(min(self.num_iter, math.ceil(decades / per_step - 1e-9)))
+
+    def extend(self, steps: int) -> None:
+        """Carry the sweep on for ``steps`` more rates at the same ratio per step, after a run
+        that spent its budget (:meth:`LRFinder.run`'s ``extend``)."""
+        ratio = self.lrs[-1] / self.lrs[-2]
+        more = self.lrs[-1] * ratio ** np.arange(1, steps + 1)
+        self.lrs = np.concatenate([self.lrs, more])
+        self.num_iter += steps
+        self.extended += steps
+        self.done = False
+        if self._bar is not None:
+            self._bar.total = self.num_iter
+            self._bar.refresh()
 
     def record(self, i: int, loss) -> bool:
         """Queue the (unsynchronised) loss of iteration ``i``; read the previous one.
@@ -215,6 +251,8 @@ class Sweep:
         logger.info("range test: %d iterations in %.2fs, stopped by %s", len(self.losses),
                     elapsed, self.reason)
         meta = dict(self.settings, seconds=elapsed, **meta)
+        if self.extended:
+            meta.update(extended_steps=self.extended, extended_to=float(self.lrs[-1]))
         return LRFinderResult(self.recorded_lrs, self.losses, stop_reason=self.reason,
                               smoothing=self.smoothing, suggest=self.suggest, **meta)
 
@@ -289,7 +327,7 @@ class LRFinder:
             stopping: Optional[Callable[[int, float], bool]] = None, suggest: str = "auto",
             progress: Optional[bool] = None, val_data=None, val_batches: int = 4,
             accumulate: int = 1, snapshot: str = "cpu",
-            repeats: Optional[int] = None) -> LRFinderResult:
+            repeats: Optional[int] = None, extend: float = EXTEND) -> LRFinderResult:
         """Run one range test.
 
         Parameters
@@ -298,8 +336,8 @@ class LRFinder:
             First and last learning rate (``0 < start_lr < end_lr``). ``start_lr=None``
             starts from the optimizer's current rate (``trainer.learning_rate``).
         num_iter : int or None, default 100
-            Number of steps; always a hard cap on the run. ``None``: one pass over the data
-            (``steps_per_epoch // accumulate`` steps; the data's length must be known).
+            Number of steps (``extend`` may add up to as many again). ``None``: one pass over
+            the data (``steps_per_epoch // accumulate`` steps; the data's length must be known).
         step_mode : {"exp", "linear"}
             Exponential (log-spaced) or linear increase of the learning rate.
         smoothing : float, default 0.98
@@ -341,12 +379,20 @@ class LRFinder:
             parameters or loss turned non-finite wins outright (NaN in some batches must not
             be outvoted); when more than half the runs give no suggestion, the first of those
             is returned.
+        extend : float, default 3
+            When the budget is spent and the loss is still falling at ``end_lr`` (or hardly
+            moved over the whole range), carry the sweep on from where it is, at the same pace,
+            for up to this many more decades of learning rate (at most ``num_iter`` more steps),
+            until the stopping rule ends it; ``0`` never extends. Exponential sweeps only, and
+            not on distributed workers. An extended run records ``meta["extended_steps"]`` and
+            ``meta["extended_to"]``.
 
         Returns
         -------
         LRFinderResult
         """
         accumulate = _positive_int("accumulate", accumulate)
+        extend = _decades("extend", extend)
         if repeats is not None:
             repeats = _positive_int("repeats", repeats)
         learner = self.learner
@@ -396,6 +442,7 @@ class LRFinder:
                                 else "find_lr")
                     self._sweep(sweep, batches, first if r == 0 else next(batches), accumulate,
                                 val)
+                    self._extend(sweep, batches, accumulate, val, extend)
                 finally:
                     sweep.close()
                 # with several runs, only the returned run's warnings are shown (below)
@@ -436,12 +483,14 @@ class LRFinder:
                           RuntimeWarning, stacklevel=3)
         return chosen
 
-    def _sweep(self, sweep, batches, first, accumulate: int, val) -> None:
-        """One pass of rising rates, starting with the batch ``first``."""
+    def _sweep(self, sweep, batches, first, accumulate: int, val, start: int = 0) -> None:
+        """Iterations ``start..num_iter-1`` of rising rates, the first one on the batch
+        ``first`` (None: the next batch)."""
         learner = self.learner
         num_iter = sweep.num_iter
-        for i in range(num_iter):
-            group = [first if (i == 0 and k == 0) else next(batches) for k in range(accumulate)]
+        for i in range(start, num_iter):
+            group = [first if (i == start and k == 0 and first is not None) else next(batches)
+                     for k in range(accumulate)]
             learner.set_learning_rate(sweep.lr(i))
             loss = learner.step.train_group(group)
             if val is not None:
@@ -451,6 +500,19 @@ class LRFinder:
             if sweep.record(i, loss):
                 break
         sweep.flush()
+
+    def _extend(self, sweep, batches, accumulate: int, val, decades: float) -> None:
+        """Carry a run that spent its budget on past ``end_lr`` when the curve asks for it."""
+        steps = sweep.extension_steps(decades)
+        if not steps or sweep.reason != NUM_ITER or not wants_higher_rates(sweep.recorded_lrs,
+                                                                          sweep.losses):
+            return
+        start, end_lr = sweep.num_iter, sweep.lr(sweep.num_iter - 1)
+        sweep.extend(steps)
+        logger.info("the loss was still falling (or flat) at end_lr=%.3g: the sweep goes on "
+                    "for up to %d more steps, to %.3g", end_lr, steps,
+                    sweep.lr(sweep.num_iter - 1))
+        self._sweep(sweep, batches, None, accumulate, val, start=start)
 
     def _run_dist(self, sync, sweep, batches, accumulate, val, val_batches, rng):
         from .dist import run_sweep

@@ -79,6 +79,10 @@ def _dead(shape, chance: float) -> bool:
         return False
     below = chance - low
     fall = float(s[:shape.i_min + 1].max() - low)
+    if shape.open_ended:  # still falling clearly over the last quarter: learning, too slowly
+        tail = float(s[(3 * s.size) // 4] - low)
+        if tail > max(0.25 * fall, 2 * _suggest.NOISE_UNITS * shape.smooth_noise):
+            return False
     return below < max(0.25 * fall, 2 * _suggest.NOISE_UNITS * shape.smooth_noise)
 
 
@@ -121,7 +125,9 @@ def review(lrs, losses, stop_reason: Optional[str] = None,
             "the loss never got clearly below its chance level ({:.3g}; lowest smoothed loss "
             "{:.3g}): the network is not learning at any rate tested. Standardise the inputs, check the "
             "labels and the last layer, or try another initialisation; no rate will fix it"
-            .format(chance, float(s[shape.i_min]))), "none", False)
+            .format(chance, float(s[shape.i_min]))
+            + (" (but the loss was still falling at the last rate tested: if end_lr was low, "
+               "raise it first)" if shape.open_ended else "")), "none", False)
     if not shape.descent:
         return Review("noisy", _suggest.NOISY, "low", True)
     if shape.open_ended:

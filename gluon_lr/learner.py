@@ -394,7 +394,7 @@ class Learner:
                 step_mode: str = "exp", smoothing: float = 0.98, stopping=None,
                 suggest: str = "auto", progress: Optional[bool] = None, val_data=None,
                 val_batches: int = 4, accumulate: int = 1, snapshot: str = "cpu",
-                repeats: Optional[int] = None):
+                repeats: Optional[int] = None, extend: float = 3.0):
         """Run a learning-rate range test and return its :class:`LRFinderResult`.
 
         The net and trainer are restored afterwards, whatever happens (the same as
@@ -406,8 +406,8 @@ class Learner:
             First and last learning rate (``0 < start_lr < end_lr``). ``start_lr=None``
             starts from the optimizer's current rate (``trainer.learning_rate``).
         num_iter : int or None, default 100
-            Number of steps; always a hard cap on the run. ``None``: one pass over the data
-            (``steps_per_epoch // accumulate`` steps; the data's length must be known).
+            Number of steps (``extend`` may add up to as many again). ``None``: one pass over
+            the data (``steps_per_epoch // accumulate`` steps; the data's length must be known).
         step_mode : {"exp", "linear"}
             Exponential (log-spaced) or linear increase of the learning rate.
         smoothing : float, default 0.98
@@ -433,6 +433,10 @@ class Learner:
             Sweeps from the same state on different batches; the run with the median
             suggestion is returned. Default 3 (1 on distributed workers); ``repeats=1`` for
             one sweep at a third of the cost (see :meth:`LRFinder.run`).
+        extend : float, default 3
+            When the loss is still falling at ``end_lr`` (or hardly moved), carry the sweep on
+            for up to this many more decades (at most ``num_iter`` more steps) until the loss
+            turns up; ``0`` never extends. Exponential sweeps only, not on distributed workers.
 
         Returns
         -------
@@ -442,7 +446,7 @@ class Learner:
                                   step_mode=step_mode, smoothing=smoothing, stopping=stopping,
                                   suggest=suggest, progress=progress, val_data=val_data,
                                   val_batches=val_batches, accumulate=accumulate,
-                                  snapshot=snapshot, repeats=repeats)
+                                  snapshot=snapshot, repeats=repeats, extend=extend)
 
     def compare_schedules(self, result, total_steps: Optional[int] = None, val_data=None,
                           **kwargs):

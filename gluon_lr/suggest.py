@@ -398,6 +398,19 @@ def edge(lrs, losses) -> float:
     return float(shape.lrs[shape.i_min])
 
 
+def wants_higher_rates(lrs, losses) -> bool:
+    """Whether the curve asks for a wider sweep: the loss is still falling at the last rate
+    tested, or it hardly changed over the whole range (both diagnoses say "raise end_lr").
+
+    A pure function of the recorded points; :meth:`gluon_lr.LRFinder.run` (``extend``) uses it
+    to decide whether to carry on past ``end_lr``.
+    """
+    try:
+        return bool(CurveShape(lrs, losses).open_ended)
+    except NoSuggestion as e:
+        return str(e) == FLAT
+
+
 def diagnose(lrs, losses) -> Optional[str]:
     """One sentence on what to change for a better curve, or None when it looks healthy.
 

@@ -117,7 +117,8 @@ NO_SUGGESTION = "no learning rate could be suggested"
 
 
 def quick(learner, **kw):
-    """A short range test for tests: one sweep of 15 steps from 1e-4 to 1, no progress bar.
+    """A short range test for tests: one sweep of 15 steps from 1e-4 to 1, no progress bar,
+    never extended past ``end_lr`` (``extend=0``; ``tests/test_extend.py`` tests extending).
 
     Such a short curve often supports no suggestion. The result then warns, and that warning
     is asserted here: it must come exactly when ``result.lr`` is None, and say the result's
@@ -128,6 +129,7 @@ def quick(learner, **kw):
     kw.setdefault("start_lr", 1e-4)
     kw.setdefault("end_lr", 1.0)
     kw.setdefault("progress", False)
+    kw.setdefault("extend", 0)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         result = learner.find_lr(**kw)

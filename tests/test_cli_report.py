@@ -162,3 +162,19 @@ def test_plot_draws_a_stop_reason_with_bad_mathtext(tmp_path, capsys):
     path = _saved(tmp_path, "m.json", stop_reason=r"$\frac{1}$")
     assert main(["plot", path]) == 0
     assert (tmp_path / "m.png").stat().st_size > 0
+
+
+def test_extend_goes_on_past_end_lr_and_says_so(npz, tmp_path, capsys):
+    base = ["find", "--data", npz, "--batch-size", "16", "--repeats", "1"] + FLAT
+    assert main(base + ["--out", str(tmp_path / "a")]) == EXIT_NO_SUGGESTION  # still flat
+    text = capsys.readouterr().out
+    saved = json.loads((tmp_path / "a" / "lr_find.json").read_text())
+    assert len(saved["lrs"]) == 40 and saved["meta"]["extended_steps"] == 20
+    assert "iterations: 40 of 20" in text
+    assert "extended: still falling at end_lr 1e-08, so the sweep went on for up to 20 more " \
+           "steps, to 1.13e-07" in text
+    assert main(base + ["--out", str(tmp_path / "b"), "--extend", "0"]) == EXIT_NO_SUGGESTION
+    text = capsys.readouterr().out
+    assert "extended:" not in text and "iterations: 20 of 20" in text
+    assert main(base + ["--out", str(tmp_path / "c"), "--extend", "-1"]) == 2
+    assert "expected a finite number >= 0, got '-1'" in capsys.readouterr().err

@@ -250,3 +250,18 @@ def test_estimator_handler_stops_on_nan_weights_behind_a_finite_loss():
     result = _fit_with_finder(X, y, "sgd")
     assert result.stop_reason == "non_finite" and len(result.lrs) < 100
     assert result.lr is None and result.diagnosis_code == "non_finite"
+
+
+def test_a_curve_still_falling_above_chance_is_open_ended_not_dead():
+    # a sweep that ends too low: flat at first, then falling steadily, not yet below ln(10)
+    lrs = np.geomspace(1e-6, 1e-2, 100)
+    rs = np.random.RandomState(0)
+    losses = np.concatenate([np.full(50, 2.45), np.linspace(2.45, 2.33, 50)])
+    losses = losses + 0.002 * rs.randn(100)
+    r = LRFinderResult(lrs, losses, chance_loss=math.log(10))
+    assert r.diagnosis_code == "open_ended" and r.lr is not None
+    # the same curve flat to the end sits at chance: dead, as before
+    with pytest.warns(RuntimeWarning):
+        dead = LRFinderResult(lrs, np.concatenate([np.linspace(2.6, 2.31, 50), np.full(50, 2.31)])
+                              + 0.002 * rs.randn(100), chance_loss=math.log(10))
+    assert dead.diagnosis_code == "dead" and dead.lr is None

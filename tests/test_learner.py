@@ -34,7 +34,7 @@ def test_proposal_example_with_data_loader_and_ctx(data):
         ds, batch_sampler=ContinuousBatchSampler(gluon.data.RandomSampler(len(ds)), 16))
     learner = Learner(net=net, data_loader=loader, ctx=mx.cpu())
     with expect_no_suggestion(": the loss hardly changed"):  # 10 steps
-        lr = learner.find_lr(num_iter=10, progress=False)
+        lr = learner.find_lr(num_iter=10, progress=False, extend=0)
     assert isinstance(lr, LRFinderResult) and len(lr.lrs) == 10
     assert isinstance(learner.loss, gluon.loss.SoftmaxCrossEntropyLoss)
 

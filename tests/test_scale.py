@@ -3,6 +3,7 @@ import json
 import math
 import os
 import sys
+import warnings
 
 import mxnet as mx
 import numpy as np
@@ -25,6 +26,7 @@ def curve(ctx, seed=0, **kw):
     learner = Learner(net, (X, y), ctx=ctx, optimizer="sgd",
                       optimizer_params={"momentum": 0.9}, batch_size=16)
     kw.setdefault("num_iter", 20)
+    kw.setdefault("extend", 0)  # a sweep that never stops: no extension past end_lr
     return learner, learner.find_lr(start_lr=1e-3, end_lr=1.0, progress=False,
                                     stopping=lambda i, loss: False, **kw)
 
@@ -49,9 +51,11 @@ def test_two_contexts_training_continues_as_without_the_test():
         from conftest import train_steps
         train_steps(net, trainer, X, y, 2)
         if with_finder:
-            with expect_no_suggestion():  # 8 steps
-                Learner(net, (X, y), trainer=trainer, batch_size=16).find_lr(
+            with warnings.catch_warnings():  # 8 steps, extended past end_lr: a rough answer
+                warnings.simplefilter("ignore")
+                r = Learner(net, (X, y), trainer=trainer, batch_size=16).find_lr(
                     num_iter=8, start_lr=1e-3, end_lr=1.0, progress=False)
+            assert r.meta["extended_steps"] > 0  # restored after the extension too
         train_steps(net, trainer, X, y, 3)
         return [a.asnumpy() for p in net.collect_params().values() for a in p.list_data()]
 
@@ -69,7 +73,8 @@ def test_accumulation_matches_the_larger_batch():
         learner = Learner(net, (X, y), optimizer="sgd", batch_size=batch)
         with expect_no_suggestion(": the loss hardly changed"):  # 12 steps up to lr 1
             r = learner.find_lr(start_lr=1e-3, end_lr=1.0, num_iter=12, progress=False,
-                                accumulate=accumulate, stopping=lambda i, loss: False)
+                                accumulate=accumulate, stopping=lambda i, loss: False,
+                                extend=0)
         return r, net
 
     big, _ = run(16, 1)
@@ -97,7 +102,7 @@ def test_validation_loss_mode():
     with expect_no_suggestion(": the loss never got clearly below its chance level"):
         r = learner.find_lr(start_lr=1e-3, end_lr=1.0, num_iter=10, progress=False,
                             val_data=(Xv, yv), val_batches=3, stopping=lambda i, loss: False,
-                            repeats=1)
+                            repeats=1, extend=0)
     assert calls == [3] * 10 and r.meta["val_batches"] == 3
     _, train_curve = curve(mx.cpu(), num_iter=10)
     assert not np.allclose(r.losses, train_curve.losses)
