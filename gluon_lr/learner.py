@@ -10,7 +10,7 @@ from .compare import compare_schedules
 from .data import BatchStream, array_samples, make_batches
 from .dist import check_timeout, coordinator
 from .dist import is_dist as _is_dist
-from .finder import LRFinder
+from .finder import EXTEND, LRFinder
 from .state import TrainingState, check_restorable
 from .validate import (check_class_labels, check_kvstore, check_loader_split, check_optimizer,
                        check_optimizer_params)
@@ -394,7 +394,7 @@ class Learner:
                 step_mode: str = "exp", smoothing: float = 0.98, stopping=None,
                 suggest: str = "auto", progress: Optional[bool] = None, val_data=None,
                 val_batches: int = 4, accumulate: int = 1, snapshot: str = "cpu",
-                repeats: Optional[int] = None, extend: float = 3.0):
+                repeats: Optional[int] = None, extend: float = EXTEND):
         """Run a learning-rate range test and return its :class:`LRFinderResult`.
 
         The net and trainer are restored afterwards, whatever happens (the same as
