@@ -194,8 +194,8 @@ def build_parser() -> argparse.ArgumentParser:
     find.add_argument("--end-lr", type=_positive_float, default=10.0,
                       help="last learning rate (default: %(default)s)")
     find.add_argument("--num-iter", type=_positive_int, default=100,
-                      help="steps; the run stops earlier when the loss diverges "
-                           "(default: %(default)s)")
+                      help="steps; the run stops earlier when the loss diverges, and "
+                           "--extend may add up to as many again (default: %(default)s)")
     find.add_argument("--repeats", type=_positive_int, default=None,
                       help="sweeps from the same start on different batches; the median "
                            "run is reported (default: 3, 1 on distributed workers; 1 is a "
@@ -611,13 +611,15 @@ def _report(result, schedule) -> None:
     about = describe_line(result.meta)
     if about:
         print("for: " + about)
-    print("iterations: {} of {}, stopped by: {}".format(
-        len(result.lrs), result.meta.get("num_iter", len(result.lrs)), result.stop_reason))
-    if result.meta.get("extended_steps"):
-        print("extended: still falling at end_lr {}, so the sweep went on for up to {} more "
-              "steps, to {}".format(_fmt(result.meta.get("end_lr")),
-                                     result.meta["extended_steps"],
-                                     _fmt(result.meta.get("extended_to"))))
+    extra = result.meta.get("extended_steps")
+    planned = result.meta.get("num_iter", len(result.lrs))
+    print("iterations: {} of {}{}, stopped by: {}".format(
+        len(result.lrs), planned + (extra or 0),
+        " ({} + {} past end_lr)".format(planned, extra) if extra else "", result.stop_reason))
+    if extra:
+        print("extended: the loss was still falling (or flat) at end_lr {}, so the sweep went "
+              "on for up to {} more steps, to {}".format(
+                  _fmt(result.meta.get("end_lr")), extra, _fmt(result.meta.get("extended_to"))))
     lrs = result.meta.get("repeat_lrs")
     if lrs:
         spread = result.meta.get("repeat_spread")

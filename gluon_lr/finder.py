@@ -56,7 +56,11 @@ def _positive_int(name: str, value, minimum: int = 1) -> int:
 def _decades(name: str, value) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError("{} must be a number of decades, got {!r}".format(name, value))
-    if not math.isfinite(value) or value < 0:
+    try:
+        finite = math.isfinite(value)
+    except OverflowError:  # an int too large for a float
+        finite = False
+    if not finite or value < 0:
         raise ValueError("{} must be a finite number of decades >= 0, got {!r}".format(
             name, value))
     return float(value)
@@ -174,7 +178,14 @@ class Sweep:
         if decades <= 0 or self.settings["step_mode"] != "exp" or self.lrs.size < 2:
             return 0
         per_step = math.log10(self.lrs[-1] / self.lrs[-2])
-        return int(min(self.num_iter, math.ceil(decades / per_step - 1e-9)))
+        if not per_step > 0:  # rates too close to tell apart in float64
+            return 0
+        room = math.log10(LR_RANGE[1] / self.lrs[-1])  # decades left below float32's largest
+        if decades >= room:
+            steps = math.floor(room / per_step - 1e-9)
+        else:
+            steps = math.ceil(decades / per_step - 1e-9)
+        return int(max(0, min(self.num_iter, steps)))
 
     def extend(self, steps: int) -> None:
         """Carry the sweep on for ``steps`` more rates at the same ratio per step, after a run

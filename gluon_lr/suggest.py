@@ -403,8 +403,11 @@ def wants_higher_rates(lrs, losses) -> bool:
     tested, or it hardly changed over the whole range (both diagnoses say "raise end_lr").
 
     A pure function of the recorded points; :meth:`gluon_lr.LRFinder.run` (``extend``) uses it
-    to decide whether to carry on past ``end_lr``.
+    to decide whether to carry on past ``end_lr``. Never when a recorded loss is not finite
+    (NaN or inf in the loss or the weights: going on would train on them).
     """
+    if not np.all(np.isfinite(np.asarray(losses, dtype=float))):
+        return False
     try:
         return bool(CurveShape(lrs, losses).open_ended)
     except NoSuggestion as e:

@@ -170,9 +170,9 @@ def test_extend_goes_on_past_end_lr_and_says_so(npz, tmp_path, capsys):
     text = capsys.readouterr().out
     saved = json.loads((tmp_path / "a" / "lr_find.json").read_text())
     assert len(saved["lrs"]) == 40 and saved["meta"]["extended_steps"] == 20
-    assert "iterations: 40 of 20" in text
-    assert "extended: still falling at end_lr 1e-08, so the sweep went on for up to 20 more " \
-           "steps, to 1.13e-07" in text
+    assert "iterations: 40 of 40 (20 + 20 past end_lr), stopped by: num_iter" in text
+    assert "extended: the loss was still falling (or flat) at end_lr 1e-08, so the sweep went " \
+           "on for up to 20 more steps, to 1.13e-07" in text
     assert main(base + ["--out", str(tmp_path / "b"), "--extend", "0"]) == EXIT_NO_SUGGESTION
     text = capsys.readouterr().out
     assert "extended:" not in text and "iterations: 20 of 20" in text

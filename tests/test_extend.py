@@ -140,3 +140,43 @@ def test_ctrl_c_during_the_extension_restores_the_net_and_trainer(data):
     assert max(seen) == 25
     assert_same(before, capture(net, learner.trainer))
     assert learner.trainer.optimizer.num_update == 0
+
+
+def test_extension_stops_below_float32s_largest_rate_and_survives_odd_sweeps():
+    sweep = Sweep(1e30, 1e37, 20, progress=False)
+    steps = sweep.extension_steps(3)
+    assert steps > 0
+    sweep.extend(steps)
+    assert sweep.lr(sweep.num_iter - 1) <= 3.4e38            # MXNet refuses larger rates
+    assert Sweep(1e30, 3.3e38, 20, progress=False).extension_steps(3) == 0
+    assert Sweep(1e-9, 1e-7, 20, progress=False).extension_steps(1e308) == 20  # no overflow
+    assert Sweep(1e-9, math.nextafter(1e-9, 1), 50, progress=False).extension_steps(3) == 0
+
+
+def test_no_extension_on_non_finite_losses(data):
+    lrs = np.geomspace(1e-4, 1.0, 60)
+    falling = 2.3 - 0.4 * (np.log10(lrs) + 4)
+    assert S.wants_higher_rates(lrs, falling)
+    falling[-5:] = np.nan
+    assert not S.wants_higher_rates(lrs, falling)
+    # a user stopping rule that does not stop on NaN: the run is not carried on past end_lr
+    from conftest import make_net as _make
+    calls = {"n": 0}
+
+    class NaNLater(gluon.loss.SoftmaxCrossEntropyLoss):
+        def forward(self, out, label):
+            if mx.autograd.is_training():
+                calls["n"] += 1
+            loss = super().forward(out, label)
+            return loss * float("nan") if calls["n"] > 27 else loss
+
+    learner = Learner(_make(), data, loss=NaNLater(), batch_size=16)
+    r = _run(learner, start_lr=1e-5, end_lr=1e-2, num_iter=30,
+             stopping=lambda i, loss: loss > 10.0)
+    assert len(r.lrs) == 30 and "extended_steps" not in r.meta
+
+
+def test_an_enormous_int_extend_is_a_value_error(data):
+    learner = Learner(make_net(), data, batch_size=16)
+    with pytest.raises(ValueError, match="extend must be a finite number of decades"):
+        learner.find_lr(extend=10 ** 400, progress=False)
