@@ -1,0 +1,111 @@
+"""Does any refit of the schedule peak rule generalise? Leave-one-group-out on the cached grids.
+
+The landed rule (``gluon_lr/recommend.py``) peaks every shape at the range test's suggestion
+(capped at 2 x ``edge_lr``), cosine for ``schedule("auto")``, with nothing fitted. This script
+asks whether a fitted rule would do better on tasks it was not fitted on. Candidates: a shape
+in {one_cycle, linear, cosine, wsd}, a base in {the suggestion, ``edge_lr`` (the bottom of the
+curve), their geometric mean}, and a multiple of the base on a half-octave grid, capped at
+2 x ``edge_lr`` like the landed rule. For each of the five task groups of
+``schedule_tasks.py``, the candidate with the lowest mean regret on the other four groups is
+scored on the left-out group. Regrets are read off each seed's cached grid (accuracy, or
+R^2 x 100, interpolated linearly in log(peak) between grid points) at each seed's own range
+test, against the task's joint best (shape, peak); so they are close to, not equal to, the
+trained numbers of ``schedule_quality.py``. No training: it needs the ground truth that
+``schedule_quality.py`` caches in ``.benchmarks/schedule_quality/``.
+
+    python benchmarks/schedule_refit.py
+"""
+import json
+import math
+import os
+import statistics
+import sys
+import warnings
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, ".."))
+sys.path.insert(0, HERE)
+from schedule_quality import CACHE, GRID  # noqa: E402
+from schedule_tasks import SPLIT, TASKS  # noqa: E402
+from gluon_lr import LRFinderResult  # noqa: E402
+from gluon_lr.recommend import AUTO_SHAPE, EDGE_CAP  # noqa: E402
+
+SHAPES = ("one_cycle", "linear", "cosine", "wsd")
+BASES = ("suggestion", "edge", "geometric mean")
+MULTIPLES = (0.25, 0.35, 0.5, 0.71, 1.0, 1.41, 2.0, 2.83, 4.0)
+GROUPS = ("design", "held-out", "fresh", "fresh2", "fresh3", "fresh4")
+LOG_GRID = np.log10(GRID)
+
+
+def load():
+    tasks = {}
+    for name in TASKS:
+        path = os.path.join(CACHE, name + ".json")
+        if not os.path.exists(path):
+            print("skipped {}: no cached ground truth (run schedule_quality.py)".format(name))
+            continue
+        with open(path) as f:
+            doc = json.load(f)
+        grid = {s: np.asarray(v, dtype=float) for s, v in doc["grid"].items()}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            runs = [LRFinderResult.from_dict(d) for d in doc["results"]]
+        tasks[name] = {"grid": grid, "joint": max(v.mean(axis=1).max() for v in grid.values()),
+                       "runs": [(r.lr, r.edge_lr or r.lr) for r in runs]}
+    return tasks
+
+
+def peak(lr, edge, base, multiple):
+    value = {"suggestion": lr, "edge": edge, "geometric mean": math.sqrt(lr * edge)}[base]
+    return min(multiple * value, EDGE_CAP * edge)
+
+
+def regret(task, shape, base, multiple):
+    scores = [float(np.interp(math.log10(peak(lr, edge, base, multiple)), LOG_GRID,
+                              task["grid"][shape][:, i]))
+              for i, (lr, edge) in enumerate(task["runs"])]
+    return task["joint"] - statistics.mean(scores)
+
+
+def mean_regret(tasks, names, rule):
+    return statistics.mean(regret(tasks[n], *rule) for n in names)
+
+
+def main():
+    tasks = load()
+    landed = (AUTO_SHAPE, "suggestion", 1.0)
+    rules = [(s, b, m) for s in SHAPES for b in BASES for m in MULTIPLES]
+    names = list(tasks)
+    print("\nIn-sample, all {} tasks: mean regret of {} at multiples of each base".format(
+        len(names), AUTO_SHAPE))
+    print("| base | " + " | ".join("{:g} x".format(m) for m in MULTIPLES) + " |")
+    print("|---" * (len(MULTIPLES) + 1) + "|")
+    for b in BASES:
+        print("| {} | {} |".format(b, " | ".join(
+            "{:.2f}".format(mean_regret(tasks, names, (AUTO_SHAPE, b, m))) for m in MULTIPLES)))
+    best = min(rules, key=lambda r: mean_regret(tasks, names, r))
+    print("\nbest in-sample rule: {} at {:g} x {}: {:.2f} (landed rule {:.2f})".format(
+        best[0], best[2], best[1], mean_regret(tasks, names, best),
+        mean_regret(tasks, names, landed)))
+    print("\nLeave one group out: fitted on the other groups, scored on the one left out\n")
+    print("| left out | fitted rule | its regret there | landed rule's regret there |")
+    print("|---|---|---|---|")
+    fitted, kept = [], []
+    for g in GROUPS:
+        test = [n for n in names if SPLIT[n] == g]
+        train = [n for n in names if SPLIT[n] != g]
+        if not test or not train:
+            continue
+        rule = min(rules, key=lambda r: mean_regret(tasks, train, r))
+        fitted.append(mean_regret(tasks, test, rule))
+        kept.append(mean_regret(tasks, test, landed))
+        print("| {} | {} at {:g} x {} | {:.2f} | {:.2f} |".format(
+            g, rule[0], rule[2], rule[1], fitted[-1], kept[-1]))
+    print("| **mean** | | **{:.2f}** | **{:.2f}** |".format(statistics.mean(fitted),
+                                                       statistics.mean(kept)))
+
+
+if __name__ == "__main__":
+    main()
