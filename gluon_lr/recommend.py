@@ -34,6 +34,13 @@ AUTO = "auto"
 # grid): 1 x scored 1.27 points of regret, 1.41 x 1.32, 2 x 2.20; tested blind on FRESH3.
 PEAK_BASE = "auto"
 EDGE_CAP = 2.0
+# Shapes that decay to zero over the budget peak at DECAY_MULTIPLE x the suggestion (round 4):
+# on the cached grids of the 20 schedule-benchmark tasks seen by then, one_cycle, linear and
+# cosine did best at sqrt(2) x (cosine 1.15 points of regret against 1.31 at 1 x,
+# interpolated; benchmarks/schedule_refit.py) while constant, wsd and triangular did not
+# gain; tested blind on six more tasks (FRESH4, README.md).
+DECAYING = ("one_cycle", "linear", "cosine", "warmup_cosine")
+DECAY_MULTIPLE = 2.0 ** 0.5
 # The shape result.schedule("auto", T) returns: at the peak above, the decaying shape with the
 # lowest mean regret against each task's best (shape, peak) over the 16 tasks of
 # benchmarks/schedule_quality.py seen by round 3 (cosine 1.50, linear 1.57, one_cycle 1.62
@@ -81,8 +88,9 @@ def build(name: str, peak: float, total_steps: int, steps_per_epoch: Optional[in
 def peak(result, name: str) -> float:
     """The peak learning rate for shape ``name`` from a range test ``result``.
 
-    ``result.suggestion("auto")`` (the run's own suggestion when ``auto`` has none), at most
-    ``EDGE_CAP * result.edge_lr``; the same for every shape (``name`` is checked).
+    ``result.suggestion("auto")`` (the run's own suggestion when ``auto`` has none), times
+    :data:`DECAY_MULTIPLE` for the shapes that decay to zero over the budget
+    (:data:`DECAYING`), at most ``EDGE_CAP * result.edge_lr``.
 
     Raises
     ------
@@ -92,11 +100,16 @@ def peak(result, name: str) -> float:
     if name not in SCHEDULES:
         raise ValueError("unknown schedule {!r}; choose one of {}".format(
             name, sorted(list(SCHEDULES) + [AUTO])))
-    value = _base(result)
+    value = _base(result) * multiple(name)
     edge = result.edge_lr
     if edge is not None:
         value = min(value, EDGE_CAP * edge)
     return value
+
+
+def multiple(name: str) -> float:
+    """The multiple of the suggestion that shape ``name`` peaks at (before the cap)."""
+    return DECAY_MULTIPLE if name in DECAYING else 1.0
 
 
 def _base(result) -> float:
@@ -128,11 +141,12 @@ def configure(result, name: str, total_steps: int, steps_per_epoch: Optional[int
     p = peak(result, name)
     sched = build(name, p, total_steps, spe, **overrides)
     sched.name = name
-    base = _base(result)
-    sched.reason = "{} at peak {:.3g}: the {} suggestion{}".format(
-        name, p, PEAK_BASE if result.suggestion(PEAK_BASE) is not None else result.rule,
-        ", {:.3g}, capped at {:g} x edge_lr".format(base, EDGE_CAP) if p < base * 0.999
-        else "")
+    base, m = _base(result), multiple(name)
+    sched.reason = "{} at peak {:.3g}: {}the {} suggestion{}".format(
+        name, p, "{:.2g} x ".format(m) if m != 1 else "",
+        PEAK_BASE if result.suggestion(PEAK_BASE) is not None else result.rule,
+        ", {:.3g}, capped at {:g} x edge_lr".format(base, EDGE_CAP) if p < m * base * 0.999
+        else " ({:.3g})".format(base) if m != 1 else "")
     if result.lr is None:
         sched.reason += " (the run's {!r} rule gave none: {})".format(result.rule,
                                                                       result.diagnosis)

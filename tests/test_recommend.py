@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from gluon_lr import LRFinderResult
-from gluon_lr.recommend import (AUTO_SHAPE, EDGE_CAP, PEAK_BASE, SHAPES, build, configure, peak,
-                                recommend)
+from gluon_lr.recommend import (AUTO_SHAPE, EDGE_CAP, PEAK_BASE, SHAPES, build, configure,
+                                multiple, peak, recommend)
 from gluon_lr.schedules import SCHEDULES, WSD, Cosine, Linear, OneCycle, Triangular
 
 
@@ -40,12 +40,17 @@ def test_build_parameterises_every_shape_by_its_peak():
     assert build("linear", 0.3, T, warmup_steps=0).warmup_steps == 0  # overrides win
 
 
-def test_every_peak_is_the_suggestion_capped_at_twice_the_edge():
+def test_every_peak_is_the_suggestion_or_sqrt2_times_it_capped_at_twice_the_edge():
     r = result()
     base = r.suggestion(PEAK_BASE)
     assert PEAK_BASE == "auto" and base is not None and base == r.lr
     for name in SCHEDULES:
-        assert peak(r, name) == pytest.approx(min(base, EDGE_CAP * r.edge_lr))
+        m = 2 ** 0.5 if name in ("one_cycle", "linear", "cosine", "warmup_cosine") else 1.0
+        assert multiple(name) == m
+        assert peak(r, name) == pytest.approx(min(m * base, EDGE_CAP * r.edge_lr))
+    s = r.schedule("cosine", 100)
+    if 2 ** 0.5 * base < EDGE_CAP * r.edge_lr:
+        assert "1.4 x the auto suggestion ({:.3g})".format(base) in s.reason
     with pytest.raises(ValueError, match="unknown schedule 'fast'"):
         peak(r, "fast")
 
@@ -115,7 +120,7 @@ def test_the_curve_rule_alone_is_enough_and_the_reason_says_the_run_had_none(mon
     base, edge = r.suggestion(PEAK_BASE), r.edge_lr
     monkeypatch.setattr(LRFinderResult, "lr", property(lambda self: None))
     s = r.schedule("auto", 100)
-    expected = base
+    expected = base * multiple(AUTO_SHAPE)
     if r.edge_lr is not None:
         expected = min(expected, EDGE_CAP * edge)
     assert s.max_value() == pytest.approx(expected)
