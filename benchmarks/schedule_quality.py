@@ -53,7 +53,8 @@ from gluon_lr.recommend import SHAPES, build  # noqa: E402
 GRID = [10 ** (-4 + 0.25 * k) for k in range(23)]
 SEEDS = (0, 1, 2)
 # Grid searches a user could run instead (name, full trainings), scored on seeds they did not see.
-GRID_SEARCHES = (("constant, 1 seed", len(GRID)), ("every shape, 1 seed", len(SHAPES) * len(GRID)),
+GRID_SEARCHES = (("constant, 1 seed", len(GRID)),
+                 ("every shape, 1 seed", len(SHAPES) * len(GRID)),
                  ("every shape, 2 seeds", 2 * len(SHAPES) * len(GRID)))
 CACHE = os.path.join(ROOT, ".benchmarks", "schedule_quality")
 # What the cached range tests were run with: 2 = find_lr()'s defaults since it runs three sweeps

@@ -1,11 +1,13 @@
 """Does any refit of the schedule peak rule generalise? Leave-one-group-out on the cached grids.
 
-The landed rule (``gluon_lr/recommend.py``) peaks every shape at the range test's suggestion
-(capped at 2 x ``edge_lr``), cosine for ``schedule("auto")``, with nothing fitted. This script
-asks whether a fitted rule would do better on tasks it was not fitted on. Candidates: a shape
+Round 3's rule peaked every shape at the range test's suggestion (capped at 2 x ``edge_lr``),
+cosine for ``schedule("auto")``, with nothing fitted; round 4's (``gluon_lr/recommend.py``)
+peaks the decaying shapes at sqrt(2) x, chosen with this script on the first 20 tasks and
+tested blind on FRESH4. This script asks whether a fitted rule does better on tasks it was not
+fitted on. Candidates: a shape
 in {one_cycle, linear, cosine, wsd}, a base in {the suggestion, ``edge_lr`` (the bottom of the
 curve), their geometric mean}, and a multiple of the base on a half-octave grid, capped at
-2 x ``edge_lr`` like the landed rule. For each of the five task groups of
+2 x ``edge_lr`` like the rules above. For each task group of
 ``schedule_tasks.py``, the candidate with the lowest mean regret on the other four groups is
 scored on the left-out group. Regrets are read off each seed's cached grid (accuracy, or
 R^2 x 100, interpolated linearly in log(peak) between grid points) at each seed's own range
@@ -34,7 +36,7 @@ from gluon_lr.recommend import AUTO_SHAPE, EDGE_CAP  # noqa: E402
 
 SHAPES = ("one_cycle", "linear", "cosine", "wsd")
 BASES = ("suggestion", "edge", "geometric mean")
-MULTIPLES = (0.25, 0.35, 0.5, 0.71, 1.0, 1.41, 2.0, 2.83, 4.0)
+MULTIPLES = (0.25, 0.35, 0.5, 0.71, 1.0, 2 ** 0.5, 2.0, 2.83, 4.0)
 GROUPS = ("design", "held-out", "fresh", "fresh2", "fresh3", "fresh4")
 LOG_GRID = np.log10(GRID)
 
@@ -75,36 +77,39 @@ def mean_regret(tasks, names, rule):
 
 def main():
     tasks = load()
-    landed = (AUTO_SHAPE, "suggestion", 1.0)
+    old = (AUTO_SHAPE, "suggestion", 1.0)            # round 3: every shape at the suggestion
+    new = (AUTO_SHAPE, "suggestion", 2 ** 0.5)       # round 4: decaying shapes at sqrt(2) x
     rules = [(s, b, m) for s in SHAPES for b in BASES for m in MULTIPLES]
     names = list(tasks)
     print("\nIn-sample, all {} tasks: mean regret of {} at multiples of each base".format(
         len(names), AUTO_SHAPE))
-    print("| base | " + " | ".join("{:g} x".format(m) for m in MULTIPLES) + " |")
+    print("| base | " + " | ".join("{:.3g} x".format(m) for m in MULTIPLES) + " |")
     print("|---" * (len(MULTIPLES) + 1) + "|")
     for b in BASES:
         print("| {} | {} |".format(b, " | ".join(
             "{:.2f}".format(mean_regret(tasks, names, (AUTO_SHAPE, b, m))) for m in MULTIPLES)))
     best = min(rules, key=lambda r: mean_regret(tasks, names, r))
-    print("\nbest in-sample rule: {} at {:g} x {}: {:.2f} (landed rule {:.2f})".format(
-        best[0], best[2], best[1], mean_regret(tasks, names, best),
-        mean_regret(tasks, names, landed)))
+    print("\nbest in-sample rule: {} at {:.3g} x {}: {:.2f} (round 3's rule {:.2f}, round 4's "
+          "{:.2f})".format(best[0], best[2], best[1], mean_regret(tasks, names, best),
+                           mean_regret(tasks, names, old), mean_regret(tasks, names, new)))
     print("\nLeave one group out: fitted on the other groups, scored on the one left out\n")
-    print("| left out | fitted rule | its regret there | landed rule's regret there |")
-    print("|---|---|---|---|")
-    fitted, kept = [], []
+    print("| left out | fitted rule | its regret there | round 3's rule (1 x) | "
+          "round 4's rule (sqrt(2) x) |")
+    print("|---|---|---|---|---|")
+    cols = [[], [], []]
     for g in GROUPS:
         test = [n for n in names if SPLIT[n] == g]
         train = [n for n in names if SPLIT[n] != g]
         if not test or not train:
             continue
         rule = min(rules, key=lambda r: mean_regret(tasks, train, r))
-        fitted.append(mean_regret(tasks, test, rule))
-        kept.append(mean_regret(tasks, test, landed))
-        print("| {} | {} at {:g} x {} | {:.2f} | {:.2f} |".format(
-            g, rule[0], rule[2], rule[1], fitted[-1], kept[-1]))
-    print("| **mean** | | **{:.2f}** | **{:.2f}** |".format(statistics.mean(fitted),
-                                                       statistics.mean(kept)))
+        row = [mean_regret(tasks, test, r) for r in (rule, old, new)]
+        for c, v in zip(cols, row):
+            c.append(v)
+        print("| {} | {} at {:.3g} x {} | {:.2f} | {:.2f} | {:.2f} |".format(
+            g, rule[0], rule[2], rule[1], *row))
+    print("| **mean** | | **{:.2f}** | **{:.2f}** | **{:.2f}** |".format(
+        *(statistics.mean(c) for c in cols)))
 
 
 if __name__ == "__main__":
