@@ -22,16 +22,17 @@ SHAPES = ("constant", "one_cycle", "linear", "cosine", "wsd", "triangular")
 AUTO = "auto"
 
 # peak = the range test's "auto" suggestion (times DECAY_MULTIPLE for DECAYING shapes), at most
-# EDGE_CAP * edge_lr. Round-3 evidence for 1 x (README.md, "Choosing the schedule for a budget"): on the 16 tasks of
-# benchmarks/suggestion_quality.py "auto" is within half a point of the best constant rate on
-# mean; on the DESIGN half of benchmarks/schedule_quality.py, averaged over the shapes, the
-# classification tasks scored within 0.05 points at 0.71 and at 1 x "auto" (their best), the
-# diabetes regression task wanted 0.35, and the digits-value regression task (design half of
-# the suggestion benchmark) wanted 1.4-2 under linear decay, 0.35 costing it 52 % in MSE. The
-# previous rules (each shape at 4-8 x fast.ai's "valley"; then every shape but constant at
-# 0.71 x "auto") were fitted to the design half of the schedule benchmark alone. Refit on the
-# 16 tasks seen by round 3 (one shared multiple for the decaying shapes, interpolated on the
-# grid): 1 x scored 1.27 points of regret, 1.41 x 1.32, 2 x 2.20; tested blind on FRESH3.
+# EDGE_CAP * edge_lr. Round-3 evidence for 1 x (README.md, "Choosing the schedule for a
+# budget"): on the 16 tasks of benchmarks/suggestion_quality.py "auto" is within half a point
+# of the best constant rate on mean; on the DESIGN half of benchmarks/schedule_quality.py,
+# averaged over the shapes, the classification tasks scored within 0.05 points at 0.71 and at
+# 1 x "auto" (their best), the diabetes regression task wanted 0.35, and the digits-value
+# regression task (design half of the suggestion benchmark) wanted 1.4-2 under linear decay,
+# 0.35 costing it 52 % in MSE. The previous rules (each shape at 4-8 x fast.ai's "valley";
+# then every shape but constant at 0.71 x "auto") were fitted to the design half of the
+# schedule benchmark alone. Refit on the 16 tasks seen by round 3 (one shared multiple for the
+# decaying shapes, interpolated on the grid): 1 x scored 1.27 points of regret, 1.41 x 1.32,
+# 2 x 2.20; tested blind on FRESH3.
 PEAK_BASE = "auto"
 EDGE_CAP = 2.0
 # Shapes that decay to zero over the budget peak at DECAY_MULTIPLE x the suggestion (round 4):
