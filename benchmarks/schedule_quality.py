@@ -1,8 +1,8 @@
 """Which schedule, at what peak, for a budget: how close does one range test get to a grid search?
 
-Per task (``schedule_tasks.py``: 4 DESIGN, 4 HELD-OUT, and 4 + 4 + 4 FRESH tasks added later
-as blind tests; tiny MLPs on digits, breast cancer, MNIST-5k, and regressions on diabetes, breast
-cancer radius and generated Friedman #1 data), the ground truth is every shape in
+Per task (``schedule_tasks.py``: 4 DESIGN, 4 HELD-OUT, and 4 + 4 + 4 FRESH and 6 FRESH4 tasks
+added later as blind tests; tiny MLPs on digits, breast cancer, MNIST-5k, and regressions on
+diabetes, breast cancer radius and generated Friedman #1-#3 data), the ground truth is every shape in
 {constant, one_cycle, linear, cosine, wsd, triangular} trained at every peak of a 23-point
 quarter-decade grid (1e-4 .. 10**1.5) for the full budget T, with 3 seeds (same initialisation
 and batch order per seed across all runs). Scores are validation accuracy in percent
@@ -24,8 +24,9 @@ and batch order per seed across all runs). Scores are validation accuracy in per
 - LR-free optimizers (Prodigy, D-Adaptation SGD; lr=1.0 as a multiplier with cosine to 0
   over T) when ``gluon_lr.optimizers`` provides them.
 
-Ground truth is cached in ``.benchmarks/schedule_quality/`` (about 50 min for all 20 tasks at
-OMP_NUM_THREADS=1 the first time).
+Ground truth is cached in ``.benchmarks/schedule_quality/`` (about 1-2.5 min per task at
+OMP_NUM_THREADS=1 on an idle core the first time; about 50 min for the first 20 tasks on a
+loaded machine).
 
     python benchmarks/schedule_quality.py [--tasks a,b] [--ground-truth-only] [--no-compare]
 """
