@@ -12,7 +12,8 @@ and batch order per seed across all runs). Scores are validation accuracy in per
 - ``result.schedule(name, T)`` for each shape: regret against that shape's best grid peak;
 - ``learner.compare_schedules(result, total_steps=T, val_data=...)``: the pick trained for T,
   its regret against the joint best, and its extra cost in steps as a multiple of T; next to
-  it the previous design, ``probe=False`` (a race of 1/3, 1 and 3 x the auto peak);
+  it the previous design, ``probe=False`` (a race of 1/3, 1 and 3 x the auto peak, each at
+  most 2 x ``edge_lr``);
 - the best constant rate of the 23-point grid (23 full trainings) next to the recommendation;
   that "best of the grid", like the joint best, is picked and scored on the same runs, so it
   is a maximum over noisy means (the winner's curse);
@@ -121,6 +122,17 @@ def range_test(name, seed):
         return learner(name, seed).find_lr(progress=False)
 
 
+def _commit():
+    """The commit the ground truth is built from (a record for blind tests: the task group and
+    the rule under test were committed before it), or None outside a git checkout."""
+    import subprocess
+    try:
+        return subprocess.run(["git", "-C", ROOT, "rev-parse", "HEAD"], capture_output=True,
+                              text=True, timeout=10).stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
 def ground_truth(name):
     """{"grid": {shape: [[score per seed] per grid peak]}, "results": [range test per seed]}."""
     path = os.path.join(CACHE, name + ".json")
@@ -135,6 +147,7 @@ def ground_truth(name):
         return doc
     T, spe = budget(name)
     t0 = time.perf_counter()
+    built = {"started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "commit": _commit()}
     grid = {}
     for shape in SHAPES:
         rows, diverged = [], None
@@ -153,7 +166,7 @@ def ground_truth(name):
             time.perf_counter() - t0), flush=True)
     doc = {"grid": grid, "T": T, "steps_per_epoch": spe, "seeds": list(SEEDS), "peaks": GRID,
            "results": [range_test(name, s).to_dict() for s in SEEDS],
-           "range_tests": RANGE_TESTS}
+           "range_tests": RANGE_TESTS, "built": built}
     os.makedirs(CACHE, exist_ok=True)
     with open(path, "w") as f:
         json.dump(doc, f)

@@ -8,15 +8,18 @@ fitted on. Candidates: a shape
 in {one_cycle, linear, cosine, wsd}, a base in {the suggestion, ``edge_lr`` (the bottom of the
 curve), their geometric mean}, and a multiple of the base on a half-octave grid, capped at
 2 x ``edge_lr`` like the rules above. For each task group of
-``schedule_tasks.py``, the candidate with the lowest mean regret on the other four groups is
-scored on the left-out group. Regrets are read off each seed's cached grid (accuracy, or
+``schedule_tasks.py``, the candidate with the lowest mean regret on the other groups is scored
+on the left-out group. It also prints each shape's regret against its own best grid peak at
+1 x and sqrt(2) x the suggestion, and cosine's regret per task at 1, sqrt(2), 2 and 4 x. Regrets are read off each seed's cached grid (accuracy, or
 R^2 x 100, interpolated linearly in log(peak) between grid points) at each seed's own range
 test, against the task's joint best (shape, peak); so they are close to, not equal to, the
 trained numbers of ``schedule_quality.py``. No training: it needs the ground truth that
 ``schedule_quality.py`` caches in ``.benchmarks/schedule_quality/``.
 
-    python benchmarks/schedule_refit.py
+    python benchmarks/schedule_refit.py                    # every group
+    python benchmarks/schedule_refit.py --groups design,held-out,fresh,fresh2,fresh3
 """
+import argparse
 import json
 import math
 import os
@@ -32,7 +35,7 @@ sys.path.insert(0, HERE)
 from schedule_quality import CACHE, GRID  # noqa: E402
 from schedule_tasks import SPLIT, TASKS  # noqa: E402
 from gluon_lr import LRFinderResult  # noqa: E402
-from gluon_lr.recommend import AUTO_SHAPE, EDGE_CAP  # noqa: E402
+from gluon_lr.recommend import AUTO_SHAPE, EDGE_CAP, SHAPES as ALL_SHAPES  # noqa: E402
 
 SHAPES = ("one_cycle", "linear", "cosine", "wsd")
 BASES = ("suggestion", "edge", "geometric mean")
@@ -41,9 +44,9 @@ GROUPS = ("design", "held-out", "fresh", "fresh2", "fresh3", "fresh4")
 LOG_GRID = np.log10(GRID)
 
 
-def load():
+def load(groups=GROUPS):
     tasks = {}
-    for name in TASKS:
+    for name in (n for n in TASKS if SPLIT[n] in groups):
         path = os.path.join(CACHE, name + ".json")
         if not os.path.exists(path):
             print("skipped {}: no cached ground truth (run schedule_quality.py)".format(name))
@@ -75,8 +78,22 @@ def mean_regret(tasks, names, rule):
     return statistics.mean(regret(tasks[n], *rule) for n in names)
 
 
+def named_regret(task, shape, multiple):
+    """Regret against the shape's own best grid peak, at ``multiple`` x the suggestion."""
+    own = task["grid"][shape].mean(axis=1).max()
+    return regret(task, shape, "suggestion", multiple) - (task["joint"] - own)
+
+
 def main():
-    tasks = load()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--groups", default=",".join(GROUPS),
+                        help="comma-separated task groups to use (default: all)")
+    args = parser.parse_args()
+    groups = args.groups.split(",")
+    unknown = [g for g in groups if g not in GROUPS]
+    if unknown:
+        parser.error("unknown group(s) {}; known: {}".format(unknown, list(GROUPS)))
+    tasks = load(groups)
     old = (AUTO_SHAPE, "suggestion", 1.0)            # round 3: every shape at the suggestion
     new = (AUTO_SHAPE, "suggestion", 2 ** 0.5)       # round 4: decaying shapes at sqrt(2) x
     rules = [(s, b, m) for s in SHAPES for b in BASES for m in MULTIPLES]
@@ -92,12 +109,27 @@ def main():
     print("\nbest in-sample rule: {} at {:.3g} x {}: {:.2f} (round 3's rule {:.2f}, round 4's "
           "{:.2f})".format(best[0], best[2], best[1], mean_regret(tasks, names, best),
                            mean_regret(tasks, names, old), mean_regret(tasks, names, new)))
+    print("\nEach shape against its own best grid peak (all {} tasks):\n".format(len(names)))
+    print("| shape | 1 x the suggestion | sqrt(2) x |")
+    print("|---|---|---|")
+    for shape in ALL_SHAPES:
+        print("| {} | {:.2f} | {:.2f} |".format(shape, *(
+            statistics.mean(named_regret(tasks[n], shape, m) for n in names)
+            for m in (1.0, 2 ** 0.5))))
+    print("\n{} per task, regret against the joint best at k x the suggestion:\n".format(
+        AUTO_SHAPE))
+    ks = (1.0, 2 ** 0.5, 2.0, 4.0)
+    print("| task | group | " + " | ".join("{:.3g} x".format(k) for k in ks) + " |")
+    print("|---" * (len(ks) + 2) + "|")
+    for n in names:
+        print("| {} | {} | {} |".format(n, SPLIT[n], " | ".join(
+            "{:.2f}".format(regret(tasks[n], AUTO_SHAPE, "suggestion", k)) for k in ks)))
     print("\nLeave one group out: fitted on the other groups, scored on the one left out\n")
     print("| left out | fitted rule | its regret there | round 3's rule (1 x) | "
           "round 4's rule (sqrt(2) x) |")
     print("|---|---|---|---|---|")
     cols = [[], [], []]
-    for g in GROUPS:
+    for g in groups:
         test = [n for n in names if SPLIT[n] == g]
         train = [n for n in names if SPLIT[n] != g]
         if not test or not train:

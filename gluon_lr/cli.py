@@ -224,8 +224,9 @@ def build_parser() -> argparse.ArgumentParser:
                       help="training length the --schedule is for, in epochs of the data "
                            "(default: none)")
     find.add_argument("--compare-schedules", action="store_true",
-                      help="also race the auto schedule at 1/3, 1 and 3 times its peak "
-                           "(at most half a training's steps) on a held-out 20%% of the data; "
+                      help="also spend at most half a training's steps checking the auto "
+                           "schedule for over-training (a constant run at its peak, lowered "
+                           "if validation gets worse) on a held-out 20%% of the data; "
                            "prints a table with its evidence, choice and caveat, saves "
                            "compare.png/.json (default: off)")
     find.add_argument("--out", default="lr_find",

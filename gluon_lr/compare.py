@@ -34,7 +34,8 @@ from .state import RandomState
 from .step import TrainingStep
 
 nd = mx.nd
-# The default candidates: the auto shape at these multiples of its own peak.
+# The default candidates: the auto shape at these multiples of its own peak (each at most
+# recommend.EDGE_CAP x edge_lr, like every preset's peak; a capped duplicate is dropped).
 DEFAULT_PEAK_FACTORS = (1.0 / 3.0, 1.0, 3.0)
 DEFAULT_CANDIDATES = None  # None: the auto shape at DEFAULT_PEAK_FACTORS x its peak
 DEFAULT_BUDGET = 0.5
@@ -49,10 +50,12 @@ PROBE_WINDOW = 9  # evaluations per moving average
 PROBE_TOLERANCE = {"accuracy": 2.0, "loss": 0.03}
 # The probe runs at this multiple of the auto peak (at most recommend.EDGE_CAP x edge_lr); a
 # run that neither over-trains nor blows up at a higher rate supports that higher peak. On the
-# DESIGN half of benchmarks/schedule_quality.py, with the auto peak at the suggestion, a probe
-# at sqrt(2) x scored 1.20 points of mean regret against 1.09 at 1 x (trained; digits fell
-# towards the edge), so the default is 1: the probe can only lower the peak. README.md has
-# both halves of both.
+# DESIGN half of benchmarks/schedule_quality.py, with the auto peak at the suggestion (round 3),
+# a probe at sqrt(2) x scored 1.20 points of mean regret against 1.09 at 1 x (trained; digits
+# fell towards the edge), so the default is 1: the probe can only lower the peak. Since round 4
+# the auto peak itself is sqrt(2) x the suggestion, so the default probe runs where that
+# rejected probe ran, and PROBE_RAISE = sqrt(2) would probe at 2 x the suggestion. README.md
+# has both halves of both.
 PROBE_RAISE = 1.0
 
 
@@ -183,8 +186,14 @@ def _candidates(result, candidates, auto_shape: str, auto_peak: float):
     from .schedules import SCHEDULES
     out = []
     if candidates is None:
+        from .recommend import EDGE_CAP
+        edge = result.edge_lr
         for f in DEFAULT_PEAK_FACTORS:
-            out.append((auto_shape, auto_peak * f, f))
+            p = auto_peak * f
+            if edge is not None:  # no higher than any preset's peak may go
+                p = min(p, EDGE_CAP * edge)
+            if not any(math.isclose(p, q) for _, q, _ in out):
+                out.append((auto_shape, p, p / auto_peak))
     else:
         items = [candidates] if isinstance(candidates, str) else list(candidates)
         if not items:
@@ -255,7 +264,8 @@ def compare_schedules(learner, result, total_steps: Optional[int] = None, val_da
         Held-out data in any form ``Learner`` accepts (required).
     candidates : sequence, optional
         Schedule names (each at its ``result.schedule`` peak) or ``(name, peak)`` pairs; the
-        auto choice is added if missing. Default: the auto shape at 1/3, 1 and 3 x its peak.
+        auto choice is added if missing. Default: the auto shape at 1/3, 1 and 3 x its peak
+        (at most twice ``edge_lr``).
     budget : float, default 0.5
         Extra steps allowed, as a fraction of ``total_steps`` (at most 1).
     margin : float, optional

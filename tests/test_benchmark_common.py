@@ -32,3 +32,13 @@ def test_lower_is_better_for_errors():
 def test_bad_arguments(shape, k):
     with pytest.raises(ValueError, match="pick_seeds"):
         deployed_grid_search(np.zeros(shape), k)
+
+
+def test_configurations_tied_on_the_picking_seeds_count_equally():
+    # configs 0 and 1 tie on seed 0 (accuracy is coarse); the first is not favoured
+    s = np.array([[9.0, 1.0, 1.0],
+                  [9.0, 7.0, 7.0],
+                  [2.0, 2.0, 2.0]])
+    # pick on seed 0: configs 0 and 1 tie, scored (1 + 1 + 7 + 7) / 4 = 4; on seed 1 or 2:
+    # config 1, scored (9 + 7) / 2 = 8
+    assert deployed_grid_search(s, 1) == pytest.approx((4.0 + 8.0 + 8.0) / 3)

@@ -264,3 +264,19 @@ def test_offset_schedule():
     assert a.values(6) == [1.0, 1.0, 1.0, 1.0, 0.5, 0.0]
     with pytest.raises(ValueError, match="steps must be an int >= 0"):
         Offset(Constant(0.1), -1)
+
+
+def test_the_default_race_never_goes_past_twice_edge_lr(setup):
+    from gluon_lr.compare import _candidates
+    from gluon_lr.recommend import EDGE_CAP
+    _, result, _ = setup
+    edge = result.edge_lr
+    # an auto peak at edge_lr: 3 x would be 3 x edge_lr, so it is capped at 2 x
+    cands = _candidates(result, None, "cosine", edge)
+    peaks = sorted(p for _, _, p, _ in cands)
+    assert peaks == pytest.approx([edge / 3, edge, EDGE_CAP * edge])
+    assert [f for _, _, p, f in cands if p == max(peaks)] == pytest.approx([EDGE_CAP])
+    # an auto peak already at the cap: 1 x and 3 x coincide, and the duplicate is dropped
+    cands = _candidates(result, None, "cosine", EDGE_CAP * edge)
+    assert sorted(p for _, _, p, _ in cands) == pytest.approx([EDGE_CAP * edge / 3,
+                                                              EDGE_CAP * edge])
