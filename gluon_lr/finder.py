@@ -296,6 +296,14 @@ def median_run(results: List[LRFinderResult]) -> LRFinderResult:
     return chosen
 
 
+def _resumed(trainer) -> bool:
+    """Whether the trainer has already taken optimizer steps (so carries optimizer state)."""
+    optimizer = getattr(trainer, "_optimizer", None)
+    if optimizer is not None and getattr(optimizer, "num_update", 0) > 0:
+        return True
+    return any(getattr(u, "states", None) for u in getattr(trainer, "_updaters", None) or [])
+
+
 def _from_learner(learner, start_lr, num_iter, accumulate: int):
     """``start_lr=None``: the optimizer's current rate; ``num_iter=None``: one pass."""
     if start_lr is None:
@@ -442,6 +450,7 @@ class LRFinder:
             learner.step.check(first)
             learner.check_labels(first)
             chance = probe_chance(learner, first)
+            resumed = _resumed(learner.trainer)
             state = learner.snapshot(snapshot)
             for r in range(repeats):
                 if r:
@@ -462,7 +471,7 @@ class LRFinder:
                         warnings.simplefilter("always")
                     results.append(sweep.result(
                         steps_per_epoch=learner.steps_per_epoch, accumulate=accumulate,
-                        chance_loss=chance,
+                        chance_loss=chance, resumed=resumed,
                         val_batches=val_batches if val is not None else None,
                         **describe(learner.net, learner.trainer,
                                    learner.step.batch_size(first))))

@@ -12,6 +12,8 @@ code           confidence meaning
 ok             high       one clear descent into a minimum, then the loss turns up
 two_descents   low        the loss fell twice with a rise between (e.g. momentum carried over from
                           earlier training); the answer uses the descent into the minimum
+carried_over   low        a trainer that had already stepped: the loss rose first, then fell; the
+                          answer may be too low (momentum carried over from earlier training)
 open_ended     low        still falling at ``end_lr``: the answer is the steepest point
 noisy          low        no measurable fall before the loss blew up: a tenth of the blow-up
 non_finite     low/none   NaN or inf (loss or parameters) before the loss had risen: data with NaN
@@ -87,7 +89,8 @@ def _dead(shape, chance: float) -> bool:
 
 
 def review(lrs, losses, stop_reason: Optional[str] = None,
-           chance: Optional[float] = None, planned: Optional[int] = None) -> Review:
+           chance: Optional[float] = None, planned: Optional[int] = None,
+           resumed: bool = False) -> Review:
     """Judge a range test: diagnosis code, message, confidence, and whether to give a number.
 
     Parameters
@@ -99,6 +102,10 @@ def review(lrs, losses, stop_reason: Optional[str] = None,
     chance : float, optional
         The loss of guessing at chance (``ln(classes)`` for softmax cross-entropy); when given,
         a curve that never gets clearly below it is a dead network (see :func:`_dead`).
+    resumed : bool, default False
+        The trainer had already taken steps before the range test (``meta["resumed"]``): a
+        loss that *rises* at the start of such a sweep, before the descent, is optimizer state
+        carried over from that training (see :data:`CARRIED_OVER`).
     planned : int, optional
         The run's ``num_iter``: NaN/inf in the first half of a sweep, with no rise of the loss
         before it, gives no number at all (a divergence comes late and after a rise).
@@ -141,7 +148,25 @@ def review(lrs, losses, stop_reason: Optional[str] = None,
             "raise num_iter to see both clearly".format(
                 float(x[shape.i_start]), float(x[shape.i_start]), float(x[shape.i_min]))),
             "low", True)
+    if resumed and _rose_first(shape):
+        return Review("carried_over", CARRIED_OVER, "low", True)
     return Review("ok", None, "high", True)
+
+
+CARRIED_OVER = (
+    "the loss rose at the start of the sweep, at rates too small to cause it, before it fell: "
+    "optimizer state (momentum) carried over from the training this trainer had already done. "
+    "The descent is measured from that raised loss, so the suggestion may be too low (on a "
+    "benchmark net resumed mid-training it was 10x below the best rate, which sat at edge_lr); "
+    "try rates up to edge_lr, or run the range test on a copy whose optimizer state is reset")
+
+
+def _rose_first(shape) -> bool:
+    """The descent starts clearly above where the curve started: the loss went up first."""
+    s = shape.smooth
+    start = float(np.median(s[:max(3, shape.window)]))
+    rise = float(s[shape.i_start]) - start
+    return rise > max(0.25 * shape.drop, _suggest.NOISE_UNITS * shape.smooth_noise)
 
 
 def chance_loss(loss_fn, output) -> Optional[float]:

@@ -56,7 +56,7 @@ class LRFinderResult:
         _suggest.check_rule_name(suggest)
         lrs_a, losses_a = _curve(lrs, losses)
         review = _health.review(lrs_a, losses_a, stop_reason, meta.get("chance_loss"),
-                                meta.get("num_iter"))
+                                meta.get("num_iter"), bool(meta.get("resumed")))
         try:
             value: Optional[float] = _suggest.suggest(lrs_a, losses_a, suggest)
             if suggest == "auto":  # plain SGD: no momentum lag in the curve

@@ -265,3 +265,49 @@ def test_a_curve_still_falling_above_chance_is_open_ended_not_dead():
         dead = LRFinderResult(lrs, np.concatenate([np.linspace(2.6, 2.31, 50), np.full(50, 2.31)])
                               + 0.002 * rs.randn(100), chance_loss=math.log(10))
     assert dead.diagnosis_code == "dead" and dead.lr is None
+
+
+def _rise_then_fall(n=100):
+    lrs = np.geomspace(1e-7, 10.0, n)
+    u = np.log10(lrs)
+    rs = np.random.RandomState(3)
+    rise = 0.6 / (1 + np.exp(-4 * (u + 5.5)))          # up from 0.9 to 1.5 at tiny rates
+    fall = 1.0 / (1 + np.exp(-3 * (u + 2.0)))          # the real descent, 1e-3 .. 0.1
+    blow = 4 * np.maximum(u + 0.7, 0) ** 2             # diverges past 0.2
+    return lrs, 0.9 + rise - fall + blow + 0.003 * rs.randn(n)
+
+
+def test_a_resumed_trainer_whose_loss_rises_first_gets_a_low_confidence_diagnosis():
+    lrs, losses = _rise_then_fall()
+    fresh = review(lrs, losses)
+    assert (fresh.code, fresh.confidence) == ("ok", "high")
+    resumed = review(lrs, losses, resumed=True)
+    assert (resumed.code, resumed.confidence, resumed.usable) == ("carried_over", "low", True)
+    assert "carried over" in resumed.message and "edge_lr" in resumed.message
+    r = LRFinderResult(lrs, losses, resumed=True)
+    assert r.diagnosis_code == "carried_over" and r.lr is not None and r.confidence == "low"
+    again = LRFinderResult.from_dict(r.to_dict())
+    assert again.meta["resumed"] is True and again.diagnosis_code == "carried_over"
+    # a resumed trainer whose curve starts at its top (no rise) is not flagged
+    lrs2, falling = valley_curve()
+    assert review(lrs2, falling, resumed=True).code == "ok"
+
+
+def test_the_run_records_whether_the_trainer_had_already_stepped():
+    from conftest import make_data, make_net, train_steps
+    X, y = make_data()
+    fresh = Learner(make_net(), (X, y), batch_size=16)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        r = fresh.find_lr(num_iter=20, repeats=1, progress=False, extend=0)
+    assert r.meta["resumed"] is False
+    net = make_net()
+    trainer = gluon.Trainer(net.collect_params(), "sgd", {"learning_rate": 0.05,
+                                                          "momentum": 0.9})
+    train_steps(net, trainer, X, y, 3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        r = Learner(net, (X, y), trainer=trainer, batch_size=16).find_lr(
+            num_iter=20, repeats=1, progress=False, extend=0)
+    assert r.meta["resumed"] is True
+    assert trainer.optimizer.num_update == 3  # restored: the range test's steps are gone
