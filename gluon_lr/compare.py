@@ -7,8 +7,8 @@ rate learns less in ``T`` steps. Nor can it tell how high a decaying schedule ma
 By default it trains one *probe*: a constant run at ``P``, the auto peak, for all of those
 steps, scored on held-out data at 40 evenly spaced points. At its end the probe has covered the
 forward area (the sum of the rates) of the whole auto shape peaking at ``P``, since a cosine
-(or linear) decay from ``P`` over ``T`` sums to about ``P x T / 2``. If the smoothed validation score
-peaked at step ``t*`` and then got clearly worse (over-training, or a run too fast to settle),
+(or linear) decay from ``P`` over ``T`` sums to about ``P x T / 2``. If the smoothed validation
+score peaked at step ``t*`` and then got clearly worse (over-training, or a run too fast to settle),
 the auto shape's peak is set so that its forward area over ``T`` matches ``P x t*`` (lower
 than ``P``). Otherwise the auto shape peaks at ``P``: the auto choice is kept, unless
 :data:`PROBE_RAISE` is set above 1 to probe a higher peak (measured; not the default).
@@ -180,6 +180,11 @@ def _score(row: Dict[str, Any], select: str) -> float:
 Candidate = Union[str, Tuple[str, float]]
 
 
+def _label(shape: str, peak: float) -> str:
+    """A candidate's name, ``"<shape>@<peak>"``: the keys of ``history`` and ``best_name``."""
+    return "{}@{:.3g}".format(shape, peak)
+
+
 def _candidates(result, candidates, auto_shape: str, auto_peak: float):
     """[(label, shape, peak, factor)]; the auto choice is always among them."""
     from .recommend import peak as peak_of
@@ -220,7 +225,7 @@ def _candidates(result, candidates, auto_shape: str, auto_peak: float):
             out.insert(0, (auto_shape, auto_peak, 1.0))
     labelled = []
     for shape, p, f in out:
-        label = "{}@{:.3g}".format(shape, p)
+        label = _label(shape, p)
         if any(label == x[0] for x in labelled):
             raise ValueError("candidates lists {} twice".format(label))
         labelled.append((label, shape, p, f))
@@ -406,11 +411,11 @@ def compare_schedules(learner, result, total_steps: Optional[int] = None, val_da
             probe_doc["scaled_peak"], auto_peak):
         q = probe_doc["scaled_peak"]
         best = build(auto_shape, q, total_steps, spe)
-        kept, best_name = False, "{}@{:.3g}".format(auto_shape, q)
+        kept, best_name = False, _label(auto_shape, q)
         reason = probe_doc["reason"]
     elif probe_doc is not None:
         best, kept = auto, True
-        best_name = "{}@{:.3g}".format(auto_shape, auto_peak)
+        best_name = _label(auto_shape, auto_peak)
         reason = probe_doc["reason"] + "; kept schedule('auto')"
     else:
         auto_label = next(label for label, shape, p, _ in cands

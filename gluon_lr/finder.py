@@ -14,7 +14,7 @@ import numpy as np
 from ._mx import mx
 from .health import check_due, nonfinite_guard, probe_chance
 from .result import LRFinderResult
-from .state import WHERE, RandomState
+from .state import WHERE, RandomState, has_stepped
 from .step import TrainingStep
 from .stopping import NUM_ITER, LRFinderStoppingCriteria
 from .suggest import check_rule_name, wants_higher_rates
@@ -296,14 +296,6 @@ def median_run(results: List[LRFinderResult]) -> LRFinderResult:
     return chosen
 
 
-def _resumed(trainer) -> bool:
-    """Whether the trainer has already taken optimizer steps (so carries optimizer state)."""
-    optimizer = getattr(trainer, "_optimizer", None)
-    if optimizer is not None and getattr(optimizer, "num_update", 0) > 0:
-        return True
-    return any(getattr(u, "states", None) for u in getattr(trainer, "_updaters", None) or [])
-
-
 def _from_learner(learner, start_lr, num_iter, accumulate: int):
     """``start_lr=None``: the optimizer's current rate; ``num_iter=None``: one pass."""
     if start_lr is None:
@@ -450,7 +442,7 @@ class LRFinder:
             learner.step.check(first)
             learner.check_labels(first)
             chance = probe_chance(learner, first)
-            resumed = _resumed(learner.trainer)
+            resumed = has_stepped(learner.trainer)
             state = learner.snapshot(snapshot)
             for r in range(repeats):
                 if r:

@@ -13,7 +13,7 @@ training beyond the range test, with the reason attached.
 """
 from __future__ import annotations
 
-from typing import Optional
+from typing import Optional, Tuple
 
 from .schedules import SCHEDULES, Schedule, get_schedule
 from .schedules.base import check_positive
@@ -106,11 +106,7 @@ def peak(result, name: str) -> float:
     if name not in SCHEDULES:
         raise ValueError("unknown schedule {!r}; choose one of {}".format(
             name, sorted(list(SCHEDULES) + [AUTO])))
-    value = _base(result) * multiple(name)
-    edge = result.edge_lr
-    if edge is not None:
-        value = min(value, EDGE_CAP * edge)
-    return value
+    return _capped(result, _base(result)[0] * multiple(name))
 
 
 def multiple(name: str) -> float:
@@ -118,16 +114,23 @@ def multiple(name: str) -> float:
     return DECAY_MULTIPLE if name in DECAYING else 1.0
 
 
-def _base(result) -> float:
+def _base(result) -> Tuple[float, str]:
+    """The suggestion every peak is a multiple of, and the rule that gave it."""
     base = result.suggestion(PEAK_BASE)
     if result.lr is None and "chance level" in (result.diagnosis or ""):
         base = None  # a dead network: no rate will do, whatever the curve says
-    if base is None:
-        base = result.lr
-    if base is None:
+    if base is not None:
+        return base, PEAK_BASE
+    if result.lr is None:
         raise ValueError("the range test gave no suggestion to build a schedule from: "
                          "{}".format(result.diagnosis))
-    return base
+    return result.lr, result.rule
+
+
+def _capped(result, value: float) -> float:
+    """``value``, at most ``EDGE_CAP * result.edge_lr``."""
+    edge = result.edge_lr
+    return value if edge is None else min(value, EDGE_CAP * edge)
 
 
 def configure(result, name: str, total_steps: int, steps_per_epoch: Optional[int] = None,
@@ -144,13 +147,12 @@ def configure(result, name: str, total_steps: int, steps_per_epoch: Optional[int
             name, sorted(list(SCHEDULES) + [AUTO])))
     total_steps = check_positive("total_steps", total_steps, integer=True)
     spe = steps_per_epoch or result.meta.get("steps_per_epoch")
-    p = peak(result, name)
+    (base, rule), m = _base(result), multiple(name)
+    p = _capped(result, base * m)
     sched = build(name, p, total_steps, spe, **overrides)
     sched.name = name
-    base, m = _base(result), multiple(name)
     sched.reason = "{} at peak {:.3g}: {}the {} suggestion{}".format(
-        name, p, "{:.2g} x ".format(m) if m != 1 else "",
-        PEAK_BASE if result.suggestion(PEAK_BASE) is not None else result.rule,
+        name, p, "{:.2g} x ".format(m) if m != 1 else "", rule,
         ", {:.3g}, capped at {:g} x edge_lr".format(base, EDGE_CAP) if p < m * base * 0.999
         else " ({:.3g})".format(base) if m != 1 else "")
     if result.lr is None:
@@ -171,7 +173,3 @@ def recommend(result, total_steps: int, steps_per_epoch: Optional[int] = None,
                    "the benchmark's tasks (linear and one-cycle within 0.1 point)".format(
                        sched.reason)
     return sched
-
-
-def _fmt(x: float) -> str:
-    return "{:.2g}".format(x)

@@ -58,10 +58,7 @@ class LRFinderResult:
         review = _health.review(lrs_a, losses_a, stop_reason, meta.get("chance_loss"),
                                 meta.get("num_iter"), bool(meta.get("resumed")))
         try:
-            value: Optional[float] = _suggest.suggest(lrs_a, losses_a, suggest)
-            if suggest == "auto":  # plain SGD: no momentum lag in the curve
-                value = _suggest.for_optimizer(value, lrs_a, losses_a, meta.get("optimizer"),
-                                               meta.get("optimizer_params"))
+            value: Optional[float] = _rule_answer(lrs_a, losses_a, suggest, meta)
             diagnosis = review.message
         except _suggest.NoSuggestion as err:
             value, diagnosis = None, review.message or str(err)
@@ -146,14 +143,9 @@ class LRFinderResult:
         """
         rule = self.rule if rule is None else rule
         try:
-            value = _suggest.suggest(self.lrs, self.losses, rule)
+            return _rule_answer(self.lrs, self.losses, rule, self.meta)
         except _suggest.NoSuggestion:
             return None
-        if rule == "auto":
-            value = _suggest.for_optimizer(value, self.lrs, self.losses,
-                                           self.meta.get("optimizer"),
-                                           self.meta.get("optimizer_params"))
-        return value
 
     def suggestions(self) -> Dict[str, Optional[float]]:
         """Every registered rule's answer, by name."""
@@ -331,6 +323,16 @@ class LRFinderResult:
         return plot_lr_find(self, ax=ax, suggest=suggest, skip_start=skip_start,
                             skip_end=skip_end, path=path, show=show, show_range=show_range,
                             legend=legend)
+
+
+def _rule_answer(lrs, losses, rule: str, meta: Dict[str, Any]) -> float:
+    """``rule``'s answer on the curve, ``"auto"`` moved for the optimizer the run recorded
+    (plain SGD: no momentum lag in the curve); raises :class:`~gluon_lr.suggest.NoSuggestion`."""
+    value = _suggest.suggest(lrs, losses, rule)
+    if rule == "auto":
+        value = _suggest.for_optimizer(value, lrs, losses, meta.get("optimizer"),
+                                       meta.get("optimizer_params"))
+    return value
 
 
 def _finite_or_none(v) -> Optional[float]:

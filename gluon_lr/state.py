@@ -45,6 +45,15 @@ def _trainer_updaters(trainer) -> List:
     return updaters
 
 
+def has_stepped(trainer) -> bool:
+    """Whether the trainer has already taken optimizer steps (so carries optimizer state): a
+    ``num_update`` above 0, or states in any of its updaters (the kvstore's included)."""
+    optimizer = getattr(trainer, "_optimizer", None)
+    if optimizer is not None and getattr(optimizer, "num_update", 0) > 0:
+        return True
+    return any(u.states for u in _trainer_updaters(trainer))
+
+
 def _is_dist(kvstore) -> bool:
     if isinstance(kvstore, str):
         return "dist" in kvstore
