@@ -14,7 +14,7 @@ import numpy as np
 from ._mx import mx
 from .health import check_due, nonfinite_guard, probe_chance
 from .result import LRFinderResult
-from .state import WHERE, RandomState, has_stepped
+from .state import WHERE, RandomState, has_stepped, reset_optimizer_state
 from .step import TrainingStep
 from .stopping import NUM_ITER, LRFinderStoppingCriteria
 from .suggest import check_rule_name, wants_higher_rates
@@ -34,6 +34,9 @@ NO_SUGGESTION = "no learning rate could be suggested"
 # Sweeps per range test in one process: the median of three moves about half as much between
 # batch orders as one sweep (benchmarks/suggestion_quality.py, row "auto x3").
 DEFAULT_REPEATS = 3
+# find_lr(optimizer_state=...): a resumed trainer's sweeps start from fresh optimizer state, or
+# keep the state it carries.
+OPTIMIZER_STATES = ("fresh", "keep")
 
 
 def _number(name: str, value) -> float:
@@ -338,7 +341,8 @@ class LRFinder:
             stopping: Optional[Callable[[int, float], bool]] = None, suggest: str = "auto",
             progress: Optional[bool] = None, val_data=None, val_batches: int = 4,
             accumulate: int = 1, snapshot: str = "cpu",
-            repeats: Optional[int] = None, extend: float = EXTEND) -> LRFinderResult:
+            repeats: Optional[int] = None, extend: float = EXTEND,
+            optimizer_state: str = "fresh") -> LRFinderResult:
         """Run one range test.
 
         Parameters
@@ -397,6 +401,16 @@ class LRFinder:
             until the stopping rule ends it; ``0`` never extends. Exponential sweeps only, and
             not on distributed workers. An extended run records ``meta["extended_steps"]`` and
             ``meta["extended_to"]``.
+        optimizer_state : {"fresh", "keep"}, default "fresh"
+            For a trainer that has already taken steps (a run resumed mid-training): start
+            each sweep with the optimizer state of a new trainer (momentum and Adam's moments
+            empty, step counts restarted) from the current weights, or keep the state it
+            carries (what fast.ai and torch-lr-finder do). Carried momentum keeps moving the
+            weights at the old rate while the sweep's rates are still tiny, which bends the
+            start of the curve (see README, "Re-running the finder mid-training"). Either way
+            the trainer's own state is restored afterwards. Not on distributed workers, nor
+            for gluon_lr's LR-free optimizers (whose state is kept); ``meta["state_reset"]``
+            says whether it happened.
 
         Returns
         -------
@@ -404,6 +418,9 @@ class LRFinder:
         """
         accumulate = _positive_int("accumulate", accumulate)
         extend = _decades("extend", extend)
+        if optimizer_state not in OPTIMIZER_STATES:
+            raise ValueError("optimizer_state must be one of {}, got {!r}".format(
+                OPTIMIZER_STATES, optimizer_state))
         if repeats is not None:
             repeats = _positive_int("repeats", repeats)
         learner = self.learner
@@ -449,6 +466,8 @@ class LRFinder:
                     state.restore()
                     sweep.reset()
                 learner.prepare_sweep(accumulate)
+                reset = (optimizer_state == "fresh" and resumed
+                         and reset_optimizer_state(learner.trainer))
                 try:
                     sweep.start("find_lr {}/{}".format(r + 1, repeats) if repeats > 1
                                 else "find_lr")
@@ -463,7 +482,7 @@ class LRFinder:
                         warnings.simplefilter("always")
                     results.append(sweep.result(
                         steps_per_epoch=learner.steps_per_epoch, accumulate=accumulate,
-                        chance_loss=chance, resumed=resumed,
+                        chance_loss=chance, resumed=resumed, state_reset=bool(reset),
                         val_batches=val_batches if val is not None else None,
                         **describe(learner.net, learner.trainer,
                                    learner.step.batch_size(first))))

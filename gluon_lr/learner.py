@@ -394,7 +394,8 @@ class Learner:
                 step_mode: str = "exp", smoothing: float = 0.98, stopping=None,
                 suggest: str = "auto", progress: Optional[bool] = None, val_data=None,
                 val_batches: int = 4, accumulate: int = 1, snapshot: str = "cpu",
-                repeats: Optional[int] = None, extend: float = EXTEND):
+                repeats: Optional[int] = None, extend: float = EXTEND,
+                optimizer_state: str = "fresh"):
         """Run a learning-rate range test and return its :class:`LRFinderResult`.
 
         The net and trainer are restored afterwards, whatever happens (the same as
@@ -437,6 +438,10 @@ class Learner:
             When the loss is still falling at ``end_lr`` (or hardly moved), carry the sweep on
             for up to this many more decades (at most ``num_iter`` more steps) until the loss
             turns up; ``0`` never extends. Exponential sweeps only, not on distributed workers.
+        optimizer_state : {"fresh", "keep"}, default "fresh"
+            A trainer that has already stepped: sweep with a new trainer's optimizer state
+            (momentum and moments empty) from the current weights, or keep the carried state.
+            Restored afterwards either way (see :meth:`LRFinder.run`).
 
         Returns
         -------
@@ -446,7 +451,8 @@ class Learner:
                                   step_mode=step_mode, smoothing=smoothing, stopping=stopping,
                                   suggest=suggest, progress=progress, val_data=val_data,
                                   val_batches=val_batches, accumulate=accumulate,
-                                  snapshot=snapshot, repeats=repeats, extend=extend)
+                                  snapshot=snapshot, repeats=repeats, extend=extend,
+                                  optimizer_state=optimizer_state)
 
     def compare_schedules(self, result, total_steps: Optional[int] = None, val_data=None,
                           **kwargs):

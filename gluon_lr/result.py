@@ -56,7 +56,8 @@ class LRFinderResult:
         _suggest.check_rule_name(suggest)
         lrs_a, losses_a = _curve(lrs, losses)
         review = _health.review(lrs_a, losses_a, stop_reason, meta.get("chance_loss"),
-                                meta.get("num_iter"), bool(meta.get("resumed")))
+                                meta.get("num_iter"),
+                                bool(meta.get("resumed")) and not meta.get("state_reset"))
         try:
             value: Optional[float] = _rule_answer(lrs_a, losses_a, suggest, meta)
             diagnosis = review.message

@@ -54,6 +54,29 @@ def has_stepped(trainer) -> bool:
     return any(u.states for u in _trainer_updaters(trainer))
 
 
+def reset_optimizer_state(trainer) -> bool:
+    """Give ``trainer`` the optimizer state of a trainer that has never stepped, in place.
+
+    Every updater (the kvstore's included) drops its per-weight states (momentum, Adam's
+    moments, ...), which the next step creates afresh from the current weights, and the
+    per-weight step counts restart (so Adam's bias correction starts again). Take a
+    :class:`TrainingState` first: it puts the old state back. Returns False, and changes
+    nothing, for a distributed kvstore (the states live on its servers) and for an optimizer
+    that keeps state of its own outside the updaters (gluon_lr's LR-free optimizers).
+    """
+    from .optimizers import LRFreeOptimizer
+    optimizer = getattr(trainer, "_optimizer", None)
+    if optimizer is None or isinstance(optimizer, LRFreeOptimizer) \
+            or _is_dist(getattr(trainer, "_kvstore", None) or ""):
+        return False
+    for updater in _trainer_updaters(trainer):
+        updater.states, updater.states_synced = {}, {}
+    for counts in list(optimizer._all_index_update_counts.values()) + [
+            optimizer._index_update_count]:
+        counts.clear()  # in place: TrainingState restores these very dicts
+    return True
+
+
 def _is_dist(kvstore) -> bool:
     if isinstance(kvstore, str):
         return "dist" in kvstore
