@@ -103,9 +103,10 @@ def review(lrs, losses, stop_reason: Optional[str] = None,
         The loss of guessing at chance (``ln(classes)`` for softmax cross-entropy); when given,
         a curve that never gets clearly below it is a dead network (see :func:`_dead`).
     resumed : bool, default False
-        The trainer had already taken steps before the range test (``meta["resumed"]``): a
-        loss that *rises* at the start of such a sweep, before the descent, is optimizer state
-        carried over from that training (see :data:`CARRIED_OVER`).
+        The trainer had already taken steps before the range test (``meta["resumed"]``) and
+        the sweep kept its optimizer state (``optimizer_state="keep"``): a loss that *rises* at
+        the start of such a sweep, before the descent, is that state carried over (see
+        :data:`CARRIED_OVER`).
     planned : int, optional
         The run's ``num_iter``: NaN/inf in the first half of a sweep, with no rise of the loss
         before it, gives no number at all (a divergence comes late and after a rise).
@@ -158,7 +159,8 @@ CARRIED_OVER = (
     "optimizer state (momentum) carried over from the training this trainer had already done. "
     "The descent is measured from that raised loss, so the suggestion may be too low (on a "
     "benchmark net resumed mid-training it was 10x below the best rate, which sat at edge_lr); "
-    "try rates up to edge_lr, or run the range test on a copy whose optimizer state is reset")
+    "try rates up to edge_lr, or run the range test with optimizer_state=\"fresh\" (the "
+    "default), which starts each sweep with a new trainer's optimizer state")
 
 
 def _rose_first(shape) -> bool:
