@@ -232,6 +232,9 @@ SIGNIFICANT = 5.5   # a fall counts when the curve smoothed over 20 % of its poi
                     # many noise units (pure noise: 99 % of curves stay below 5.5)
 WINDOW = 0.08       # the centred smoother spans this share of the points
 BOTTOM_WINDOW = 0.16  # "auto" reads the minimum on a curve smoothed over this share
+# LRFinderStoppingCriteria's default: the run stops when its smoothed loss exceeds this many
+# times its lowest (used to recognise a blow-up in the last few points of a curve).
+STOP_DIVERGE = 4.0
 NOISE_UNITS = 3.0   # bumps smaller than this many noise units of the smoothed curve are noise
 BACKTRACK = 0.2     # walking left, a descent ends where the curve dips by this share of its drop
 LEVEL = 0.4         # the descent's reference point: where the loss is this share of the drop
@@ -274,6 +277,8 @@ class CurveShape:
         if not self._significant():
             level = float(np.median(s[:max(3, s.size // 2)]))
             up = np.nonzero(s > level + 4 * self.noise)[0]
+            if not up.size:
+                up = self._final_blowup(level)
             if not up.size or up[0] < 3:
                 raise NoSuggestion(FLAT)
             self.descent, self.i_blowup = False, int(up[0])
@@ -293,6 +298,21 @@ class CurveShape:
         wide = centered_smooth(self.raw, window)
         i = int(np.argmin(wide))
         return float(wide[:i + 1].max() - wide[i]) >= SIGNIFICANT * self.noise / math.sqrt(window)
+
+    def _final_blowup(self, level: float) -> np.ndarray:
+        """Indices of a blow-up in the last few points of a flat curve, too short for the
+        running median to keep: the finder's default stopping rule (its exponentially smoothed
+        loss above :data:`STOP_DIVERGE` times its lowest) holds at the last point, and the raw
+        losses from the returned indices to the end are all above the flat level by more than
+        4 noise units. Empty when there is no such blow-up."""
+        y = self.raw
+        e = ema(y)
+        if not e[-1] > STOP_DIVERGE * float(np.min(e)):
+            return np.zeros(0, dtype=int)
+        i = y.size
+        while i > 0 and y[i - 1] > level + 4 * self.noise:
+            i -= 1
+        return np.arange(i, y.size)
 
     def _descent_start(self) -> int:
         """Walk left from the minimum while the curve keeps rising (within a tolerance)."""

@@ -3,6 +3,7 @@ import math
 import numpy as np
 import pytest
 
+from gluon_lr import LRFinderResult
 from gluon_lr import suggest as S
 from gluon_lr.suggest import RULES, NoSuggestion, diagnose, suggest, suggested_range
 
@@ -109,6 +110,31 @@ def test_flat_then_blows_up_gives_a_rough_answer_and_says_so():
     assert "did not fall measurably" in diagnose(lrs, losses)
     low, high = suggested_range(lrs, losses)
     assert low < high < lrs[72]
+
+
+@pytest.mark.parametrize("tail", [1, 2, 3])
+def test_a_blow_up_in_the_last_points_of_a_flat_curve_is_seen(tail):
+    """A nearly converged net (FRESH2 benchmark task cancer-mlp-midtrain-nag): the loss is flat
+    within its noise until the last 1-3 points, where it blows up and the stopping rule ends
+    the run. The running median erases so short a blow-up; it read "flat: raise end_lr"."""
+    rs = np.random.RandomState(tail)
+    lrs = np.geomspace(1e-7, 4.0, 95)
+    losses = np.abs(0.08 + 0.06 * rs.randn(95))
+    losses[-tail:] = np.geomspace(3.0, 25.0, tail) if tail > 1 else 25.0
+    lr = S.auto(lrs, losses)
+    assert lrs[95 - tail - 4] / 10 <= lr <= lrs[95 - tail] / 10
+    assert "did not fall measurably" in diagnose(lrs, losses)
+    r = LRFinderResult(lrs, losses, stop_reason="diverged")
+    assert (r.diagnosis_code, r.confidence) == ("noisy", "low") and r.lr == pytest.approx(lr)
+
+
+def test_one_high_last_point_without_a_divergence_stays_flat():
+    # the finder's stopping rule did not fire (smoothed loss below 4x its lowest): no blow-up
+    lrs = np.geomspace(1e-7, 1e-4, 60)
+    losses = 2.3 + 0.01 * np.random.RandomState(0).randn(60)
+    losses[-1] = 2.6
+    with pytest.raises(NoSuggestion, match="hardly changed"):
+        S.auto(lrs, losses)
 
 
 def test_plateau_in_the_middle():
