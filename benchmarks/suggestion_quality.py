@@ -21,8 +21,10 @@ points more extra MSE on the regression task. FRESH3 (round 5, six regression ta
 before anything was trained on it, with the criterion for answering a thirtieth of the blow-up (not
 a tenth) on a noisy curve of a loss with no chance level: on FRESH3, "auto x3" must have a lower
 mean extra MSE than "auto x3, noisy 1/10" and a worst no more than 2 percentage points higher; if
-no FRESH3 curve takes the noisy path, the check says nothing and the change is not adopted. All are
-printed.
+no FRESH3 curve takes the noisy path, the check says nothing and the change is not adopted. It
+failed (extra MSE 11.4 % mean, 33.8 % worst, against 3.5 / 9.6 % with a tenth), so the library
+keeps a tenth; the candidate is now computed here, in the row "auto x3, noisy 1/30 (rejected)", and
+"auto x3" is the shipped rule again. All are printed.
 
     python benchmarks/suggestion_quality.py                    # every task
     python benchmarks/suggestion_quality.py --tasks design     # or held-out, fresh, fresh2, fresh3
@@ -61,9 +63,9 @@ REPEAT_ROW = "auto x3"
 # find_lr(optimizer_state="keep"): a resumed trainer's sweeps keep the optimizer state it carries
 # (the behaviour before round 5, and fast.ai's); the same as "auto x3" on tasks without pretrain.
 KEPT_ROW = "auto x3, state kept"
-# Regression tasks: "auto x3" with the noisy-curve answer a tenth of the blow-up for every loss
-# (before round 5; since then a thirtieth for a loss with no chance level).
-TENTH_ROW = "auto x3, noisy 1/10"
+# A candidate checked on FRESH3 and rejected (round 5): "auto x3", but a noisy curve of a loss
+# with no chance level answers a thirtieth of the blow-up instead of a tenth.
+THIRTIETH_ROW = "auto x3, noisy 1/30 (rejected)"
 # A user's own grid search of constant rates (row name, seeds it picks on): its pick trained
 # again with the seeds it did not see. The "best mean grid score" that regrets are measured
 # against is picked and scored on the same runs (a maximum over noisy means).
@@ -395,16 +397,19 @@ def range_tests(task, seeds, use_cache, repeats=1, state="fresh"):
     return out
 
 
-def _noisy_tenth(result):
-    """``result`` read as before round 5: a noisy curve answers a tenth of the blow-up whatever
-    the loss."""
-    import gluon_lr.suggest as S
-    saved = S.NOISY_DIVISOR_NO_CHANCE
-    S.NOISY_DIVISOR_NO_CHANCE = S.NOISY_DIVISOR
+def _thirtieth(result):
+    """The answer of the candidate FRESH3 rejected: a third of ``result.lr`` (a thirtieth of the
+    blow-up instead of a tenth) when the curve did not fall measurably before it blew up and
+    the loss has no chance level (the finder recorded ``chance_loss=None``)."""
+    from gluon_lr.suggest import CurveShape, NoSuggestion
+    lr = result.lr
+    if lr is None or result.rule != "auto" or result.meta.get("chance_loss", 1.0) is not None:
+        return lr
     try:
-        return LRFinderResult.from_dict(result.to_dict())
-    finally:
-        S.NOISY_DIVISOR_NO_CHANCE = saved
+        shape = CurveShape(result.lrs, result.losses)
+    except NoSuggestion:
+        return lr
+    return lr if shape.descent else max(lr / 3.0, float(shape.lrs[0]))
 
 
 def regret(task, best, score):
@@ -433,15 +438,14 @@ def evaluate(task, seeds, use_cache, rules=RULES):
             if task.spec.get("pretrain") else repeated)
     trained = Cache("trained", task.name, use_cache)
     rows = {}
-    for r in list(rules) + [REPEAT_ROW, KEPT_ROW, TENTH_ROW]:
-        source = {REPEAT_ROW: repeated, KEPT_ROW: kept, TENTH_ROW: repeated}.get(r, runs)
-        rule = "auto" if r in (REPEAT_ROW, KEPT_ROW, TENTH_ROW) else r
+    for r in list(rules) + [REPEAT_ROW, KEPT_ROW, THIRTIETH_ROW]:
+        source = {REPEAT_ROW: repeated, KEPT_ROW: kept, THIRTIETH_ROW: repeated}.get(r, runs)
+        rule = "auto" if r in (REPEAT_ROW, KEPT_ROW, THIRTIETH_ROW) else r
         scores, lrs = [], []
         for s in seeds:
             result = source[(s, s)][0]
-            if r == TENTH_ROW:
-                result = _noisy_tenth(result)
-            lr = result.lr if rule == result.rule else result.suggestion(rule)
+            lr = _thirtieth(result) if r == THIRTIETH_ROW else (
+                result.lr if rule == result.rule else result.suggestion(rule))
             lrs.append(lr)
             if lr is None:
                 scores.append(worst)
@@ -451,8 +455,8 @@ def evaluate(task, seeds, use_cache, rules=RULES):
                 trained.data[key] = task.train(s, lr)
                 trained.save()
             scores.append(trained.data[key])
-        spread_lrs = [(_noisy_tenth(source[(0, k)][0]) if r == TENTH_ROW else source[(0, k)][0])
-                      .suggestion(rule) for k in range(SPREAD_SEEDS)]
+        spread_lrs = [_thirtieth(source[(0, k)][0]) if r == THIRTIETH_ROW
+                      else source[(0, k)][0].suggestion(rule) for k in range(SPREAD_SEEDS)]
         rows[r] = {"regret": regret(task, best, statistics.mean(scores)), "lrs": lrs,
                    "spread": spread(spread_lrs), "spread_lrs": spread_lrs}
     table = [grid["scores"][str(lr)] for lr in GRID]
@@ -484,7 +488,7 @@ def summary(results, names, title):
     print("| rule | " + " | ".join(names) + " | mean regret (pts) | worst (pts) | "
           "extra MSE mean / worst (%) | worst spread (decades) |")
     print("|" + "---|" * (len(names) + 5))
-    for r in RULES + [REPEAT_ROW, KEPT_ROW, TENTH_ROW] + [g for g, _ in GRID_ROWS if g in results[names[0]]["rules"]]:
+    for r in RULES + [REPEAT_ROW, KEPT_ROW, THIRTIETH_ROW] + [g for g, _ in GRID_ROWS if g in results[names[0]]["rules"]]:
         cells = []
         for n in names:
             row = results[n]["rules"][r]

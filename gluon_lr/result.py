@@ -327,13 +327,10 @@ class LRFinderResult:
 
 
 def _rule_answer(lrs, losses, rule: str, meta: Dict[str, Any]) -> float:
-    """``rule``'s answer on the curve, ``"auto"`` moved for the loss and the optimizer the run
-    recorded (a noisy curve of a loss with no chance level: a thirtieth of the blow-up; plain
-    SGD: no momentum lag in the curve); raises :class:`~gluon_lr.suggest.NoSuggestion`."""
+    """``rule``'s answer on the curve, ``"auto"`` moved for the optimizer the run recorded
+    (plain SGD: no momentum lag in the curve); raises :class:`~gluon_lr.suggest.NoSuggestion`."""
     value = _suggest.suggest(lrs, losses, rule)
     if rule == "auto":
-        if "chance_loss" in meta:  # recorded by the finder; None: no chance level
-            value = _suggest.for_loss(value, lrs, losses, meta["chance_loss"] is not None)
         value = _suggest.for_optimizer(value, lrs, losses, meta.get("optimizer"),
                                        meta.get("optimizer_params"))
     return value

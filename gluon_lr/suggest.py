@@ -221,8 +221,8 @@ def slide(lrs, losses, lr_diff: int = 15, thresh: float = 0.005) -> float:
 FLAT = ("the loss hardly changed over the whole range: raise end_lr (or num_iter) so that the "
         "test reaches learning rates that make the loss fall")
 NOISY = ("the loss did not fall measurably before it blew up, so the suggestion (a tenth of where "
-         "it blew up; a thirtieth for a loss with no chance level, such as a regression loss) is "
-         "rough: a larger batch_size, more num_iter or val_data give a clearer curve")
+         "it blew up) is rough: a larger batch_size, more num_iter or val_data give a clearer "
+         "curve")
 OPEN_ENDED = ("the loss was still falling at the last learning rate tested: raise end_lr to "
               "see where it turns up")
 NEVER_DECREASED = "the loss never decreased: lower start_lr"
@@ -376,7 +376,7 @@ def auto(lrs, losses) -> float:
     shape = CurveShape(lrs, losses)
     x = shape.lrs
     if not shape.descent:
-        return float(max(x[shape.i_blowup] / NOISY_DIVISOR, x[0]))
+        return float(max(x[shape.i_blowup] / 10.0, x[0]))
     lr_level = float(x[shape.level_index()])
     if shape.open_ended:
         return lr_level
@@ -442,30 +442,6 @@ def diagnose(lrs, losses) -> Optional[str]:
     """
     from .health import review
     return review(lrs, losses).message
-
-
-# "auto" on a curve that did not fall measurably before it blew up answers a tenth of the
-# blow-up (suggest.auto). For a run whose loss has no chance level (the finder recorded
-# chance_loss=None: L2, L1, Huber and other non-classification losses) result.lr is a
-# thirtieth instead. Chosen in round 5 on every noisy curve of the suggestion benchmark seen so
-# far (regression wanted a 20th-50th, classification a 10th) and checked on the FRESH3 tasks,
-# committed before they were trained.
-NOISY_DIVISOR = 10.0
-NOISY_DIVISOR_NO_CHANCE = 30.0
-
-
-def for_loss(lr: float, lrs, losses, chance_known: bool) -> float:
-    """``lr`` (an ``"auto"`` answer on this curve) for the loss the run used: unchanged, unless
-    the curve took the noisy path (no measurable fall before the blow-up) and the loss has no
-    chance level (``chance_known=False``), where it is :data:`NOISY_DIVISOR` /
-    :data:`NOISY_DIVISOR_NO_CHANCE` of it (a thirtieth of the blow-up, not a tenth), at least
-    the first rate tested."""
-    if chance_known:
-        return lr
-    shape = CurveShape(lrs, losses)
-    if shape.descent:
-        return lr
-    return float(max(lr * NOISY_DIVISOR / NOISY_DIVISOR_NO_CHANCE, shape.lrs[0]))
 
 
 # Plain SGD (no momentum): "auto" times this, at most edge(). Chosen on the DESIGN half of

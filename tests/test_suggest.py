@@ -180,3 +180,4 @@ def test_edge_is_the_minimum_of_the_lag_free_curve():
     assert 10 ** -0.9 <= e <= 10 ** -0.5
     assert S.auto(lrs, losses) < e
     assert suggested_range(lrs, losses)[1] == pytest.approx(e / math.sqrt(2))
+
