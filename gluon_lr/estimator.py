@@ -7,10 +7,10 @@ import warnings
 from typing import Callable, Optional
 
 from ._mx import mx
-from .finder import Sweep, _positive_int
+from .finder import OPTIMIZER_STATES, Sweep, _positive_int
 from .health import chance_of, check_due, nonfinite_guard
 from .learner import mean_loss
-from .state import RandomState, TrainingState
+from .state import RandomState, TrainingState, has_stepped, reset_optimizer_state
 from .stopping import NUM_ITER
 
 _est = mx.gluon.contrib.estimator
@@ -42,8 +42,10 @@ class LRFinderHandler(_est.TrainBegin, _est.BatchBegin, _est.BatchEnd, _est.Epoc
 
     Parameters
     ----------
-    start_lr, end_lr, num_iter, step_mode, smoothing, stopping, suggest, progress
-        As in :meth:`gluon_lr.LRFinder.run`. The handler runs one sweep (inside ``fit``
+    start_lr, end_lr, num_iter, step_mode, smoothing, stopping, suggest, progress, \
+optimizer_state
+        As in :meth:`gluon_lr.LRFinder.run` (a trainer that has already stepped, in an earlier
+        ``fit``, sweeps from a new trainer's optimizer state unless ``optimizer_state="keep"``). The handler runs one sweep (inside ``fit``
         there is no second start), where ``find_lr`` runs three by default.
     apply : str, optional
         What to do with the answer once the net and trainer are restored. None (default)
@@ -92,7 +94,11 @@ class LRFinderHandler(_est.TrainBegin, _est.BatchBegin, _est.BatchEnd, _est.Epoc
                  step_mode: str = "exp", smoothing: float = 0.98,
                  stopping: Optional[Callable[[int, float], bool]] = None, suggest: str = "auto",
                  progress: Optional[bool] = None, apply: Optional[str] = None,
-                 total_steps: Optional[int] = None):
+                 total_steps: Optional[int] = None, optimizer_state: str = "fresh"):
+        if optimizer_state not in OPTIMIZER_STATES:
+            raise ValueError("optimizer_state must be one of {}, got {!r}".format(
+                OPTIMIZER_STATES, optimizer_state))
+        self.optimizer_state = optimizer_state
         self._sweep = Sweep(start_lr, end_lr, num_iter, step_mode, smoothing, stopping, suggest,
                             progress)
         self.apply, self.total_steps = _check_apply(apply, total_steps)
@@ -110,6 +116,7 @@ class LRFinderHandler(_est.TrainBegin, _est.BatchBegin, _est.BatchEnd, _est.Epoc
         self._i = 0
         self._state = None
         self._chance = None
+        self._resumed = self._reset = False
         self._rng = RandomState()
         self._active = True
         # Run past the epochs/batches given to fit (StoppingHandler reads these after us: it
@@ -130,6 +137,9 @@ class LRFinderHandler(_est.TrainBegin, _est.BatchBegin, _est.BatchEnd, _est.Epoc
             self._chance = chance_of(getattr(estimator, "loss", None), estimator.net, data[:8],
                                      ctx)
             estimator.trainer.optimizer.lr_scheduler = None  # the sweep owns the rate
+            self._resumed = has_stepped(estimator.trainer)
+            self._reset = bool(self.optimizer_state == "fresh" and self._resumed
+                               and reset_optimizer_state(estimator.trainer))
             self._sweep.start()
         estimator.trainer.set_learning_rate(self._sweep.lr(self._i))
 
@@ -196,7 +206,9 @@ class LRFinderHandler(_est.TrainBegin, _est.BatchBegin, _est.BatchEnd, _est.Epoc
                               self._sweep.recorded_lrs[-1] if self._sweep.recorded_lrs
                               else self._sweep.lr(0)), RuntimeWarning, stacklevel=3)
         from .runinfo import describe
-        self.result = self._sweep.result(chance_loss=getattr(self, "_chance", None), **describe(
+        self.result = self._sweep.result(
+            chance_loss=getattr(self, "_chance", None), resumed=getattr(self, "_resumed", False),
+            state_reset=getattr(self, "_reset", False), **describe(
             estimator.net, estimator.trainer, getattr(self, "_batch_size", None)))
         if self.apply is not None and not raised:
             self._apply(estimator.trainer)

@@ -558,8 +558,10 @@ class LRFinder:
         # a forward pass of the restored net on a few local samples: no collective call, and
         # the same number of outputs (so the same chance level) on every worker
         chance = probe_chance(learner, first)
+        # (restored by run_sweep: has_stepped reads the state from before the sweep)
         return sweep.result(steps_per_epoch=sync.agreed_steps, accumulate=accumulate,
-                            chance_loss=chance,
+                            chance_loss=chance, resumed=has_stepped(learner.trainer),
+                            state_reset=False,
                             val_batches=val_batches if val is not None else None,
                             num_workers=sync.size,
                             **describe(learner.net, learner.trainer,

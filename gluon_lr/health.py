@@ -225,6 +225,8 @@ def nonfinite_guard(loss, params):
     """
     total = None
     for p in params:
-        part = p.list_data()[0].sum().as_in_context(loss.context)
+        # in the loss's dtype: float16 weights (or float32 BatchNorm parameters in a float16
+        # net) must not be added to a float32 loss as they are
+        part = p.list_data()[0].sum().as_in_context(loss.context).astype(loss.dtype)
         total = part if total is None else total + part
     return loss if total is None else loss + 0 * total.reshape(loss.shape)

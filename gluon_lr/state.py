@@ -49,7 +49,8 @@ def has_stepped(trainer) -> bool:
     """Whether the trainer has already taken optimizer steps (so carries optimizer state): a
     ``num_update`` above 0, or states in any of its updaters (the kvstore's included)."""
     optimizer = getattr(trainer, "_optimizer", None)
-    if optimizer is not None and getattr(optimizer, "num_update", 0) > 0:
+    if optimizer is not None and getattr(optimizer, "num_update", 0) > getattr(
+            optimizer, "begin_num_update", 0):
         return True
     return any(u.states for u in _trainer_updaters(trainer))
 
@@ -59,16 +60,19 @@ def reset_optimizer_state(trainer) -> bool:
 
     Every updater (the kvstore's included) drops its per-weight states (momentum, Adam's
     moments, ...), which the next step creates afresh from the current weights, and the
-    per-weight step counts restart (so Adam's bias correction starts again). Take a
-    :class:`TrainingState` first: it puts the old state back. Returns False, and changes
-    nothing, for a distributed kvstore (the states live on its servers) and for an optimizer
-    that keeps state of its own outside the updaters (gluon_lr's LR-free optimizers).
+    per-weight step counts restart (so Adam's bias correction starts again); Nadam's momentum
+    schedule restarts too. Take a :class:`TrainingState` first: it puts the old state back
+    (into the very arrays the updaters held). Returns False, and changes nothing, for a
+    distributed kvstore (the states live on its servers) and for optimizers that keep step
+    state of their own outside the updaters (gluon_lr's LR-free optimizers, LBSGD).
     """
     from .optimizers import LRFreeOptimizer
     optimizer = getattr(trainer, "_optimizer", None)
-    if optimizer is None or isinstance(optimizer, LRFreeOptimizer) \
+    if optimizer is None or isinstance(optimizer, (LRFreeOptimizer, mx.optimizer.LBSGD)) \
             or _is_dist(getattr(trainer, "_kvstore", None) or ""):
         return False
+    if isinstance(optimizer, mx.optimizer.Nadam):
+        optimizer.m_schedule = 1.0  # its value before the first step (restored with the rest)
     for updater in _trainer_updaters(trainer):
         updater.states, updater.states_synced = {}, {}
     for counts in list(optimizer._all_index_update_counts.values()) + [
@@ -209,8 +213,10 @@ _PLAIN = (type(None), bool, int, float, complex, str, bytes, np.generic)
 
 
 def _plain(value, depth: int = 0) -> bool:
-    """Whether ``value`` is plain data that a deep copy captures (no arrays, no objects)."""
-    if isinstance(value, _PLAIN):
+    """Whether ``value`` is data that a deep copy captures: numbers, strings and containers of
+    them, and NDArrays inside containers (LBSGD's ``cumgrads``: {index: {"num_cums": int,
+    "cum_grad": NDArray}}); no other objects."""
+    if isinstance(value, _PLAIN) or (depth and isinstance(value, mx.nd.NDArray)):
         return True
     if depth > 8:
         return False
@@ -311,6 +317,9 @@ class TrainingState:
         self._updaters = [(u, {k: _flatten(v, arrays) for k, v in u.states.items()},
                            dict(u.states_synced), u.optimizer)
                           for u in _trainer_updaters(trainer)]
+        # the state objects themselves: restore writes into them, so references a user holds
+        # stay live even when the range test replaced them (optimizer_state="fresh")
+        self._state_objects = {id(u): dict(u.states) for u in _trainer_updaters(trainer)}
         self._copies: Optional[_Copies] = _Copies(arrays, where)
         mx.nd.waitall()
         self._live = True
@@ -382,7 +391,8 @@ class TrainingState:
             if id(updater) not in saved:  # created by the range test (a new kvstore's)
                 updater.states, updater.states_synced = {}, {}
         for updater, states, synced, optimizer in self._updaters:
-            current = {} if fresh else updater.states
+            current = {} if fresh else {**updater.states,
+                                        **self._state_objects.get(id(updater), {})}
             updater.states = {k: _rebuild(v, current.get(k), copies)
                               for k, v in states.items()}
             updater.states_synced = dict(synced)
@@ -446,3 +456,4 @@ class TrainingState:
         self._live = False
         self._copies = None
         self._updaters = []
+        self._state_objects = {}
