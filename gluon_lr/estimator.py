@@ -42,10 +42,8 @@ class LRFinderHandler(_est.TrainBegin, _est.BatchBegin, _est.BatchEnd, _est.Epoc
 
     Parameters
     ----------
-    start_lr, end_lr, num_iter, step_mode, smoothing, stopping, suggest, progress, \
-optimizer_state
-        As in :meth:`gluon_lr.LRFinder.run` (a trainer that has already stepped, in an earlier
-        ``fit``, sweeps from a new trainer's optimizer state unless ``optimizer_state="keep"``). The handler runs one sweep (inside ``fit``
+    start_lr, end_lr, num_iter, step_mode, smoothing, stopping, suggest, progress
+        As in :meth:`gluon_lr.LRFinder.run`. The handler runs one sweep (inside ``fit``
         there is no second start), where ``find_lr`` runs three by default.
     apply : str, optional
         What to do with the answer once the net and trainer are restored. None (default)
@@ -58,6 +56,9 @@ optimizer_state
         Without a suggestion nothing is applied and a warning gives the diagnosis.
     total_steps : int, optional
         The training length the schedule of ``apply`` is for (required with a preset name).
+    optimizer_state : {"fresh", "keep"}, default "fresh"
+        As in :meth:`gluon_lr.LRFinder.run`: a trainer that has already stepped (in an earlier
+        ``fit``) sweeps from a new trainer's optimizer state, or keeps the one it carries.
 
     Attributes
     ----------

@@ -409,8 +409,8 @@ class LRFinder:
             weights at the old rate while the sweep's rates are still tiny, which bends the
             start of the curve (see README, "Re-running the finder mid-training"). Either way
             the trainer's own state is restored afterwards. Not on distributed workers, nor
-            for gluon_lr's LR-free optimizers (whose state is kept); ``meta["state_reset"]``
-            says whether it happened.
+            for gluon_lr's LR-free optimizers and LBSGD (whose state is kept);
+            ``meta["state_reset"]`` says whether it happened.
 
         Returns
         -------
