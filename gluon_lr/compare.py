@@ -316,7 +316,7 @@ def compare_schedules(learner, result, total_steps: Optional[int] = None, val_da
         margin = check_non_negative("margin", margin)
     if select not in ("auto", "loss", "accuracy"):
         raise ValueError("select must be 'auto', 'loss' or 'accuracy', got {!r}".format(select))
-    auto = result.schedule("auto", total_steps, steps_per_epoch=spe)
+    auto = result.schedule("auto", total_steps, steps_per_epoch=spe, start=0)  # offset below
     auto_shape, auto_peak = auto.name, auto.max_value()
     if probe is None:
         probe = candidates is None

@@ -118,6 +118,7 @@ class LRFinderHandler(_est.TrainBegin, _est.BatchBegin, _est.BatchEnd, _est.Epoc
         self._state = None
         self._chance = None
         self._resumed = self._reset = False
+        self._num_update = 0
         self._rng = RandomState()
         self._active = True
         # Run past the epochs/batches given to fit (StoppingHandler reads these after us: it
@@ -139,6 +140,7 @@ class LRFinderHandler(_est.TrainBegin, _est.BatchBegin, _est.BatchEnd, _est.Epoc
                                      ctx)
             estimator.trainer.optimizer.lr_scheduler = None  # the sweep owns the rate
             self._resumed = has_stepped(estimator.trainer)
+            self._num_update = int(estimator.trainer.optimizer.num_update)
             self._reset = bool(self.optimizer_state == "fresh" and self._resumed
                                and reset_optimizer_state(estimator.trainer))
             self._sweep.start()
@@ -209,7 +211,8 @@ class LRFinderHandler(_est.TrainBegin, _est.BatchBegin, _est.BatchEnd, _est.Epoc
         from .runinfo import describe
         self.result = self._sweep.result(
             chance_loss=getattr(self, "_chance", None), resumed=getattr(self, "_resumed", False),
-            state_reset=getattr(self, "_reset", False), **describe(
+            state_reset=getattr(self, "_reset", False),
+            trainer_num_update=getattr(self, "_num_update", 0), **describe(
             estimator.net, estimator.trainer, getattr(self, "_batch_size", None)))
         if self.apply is not None and not raised:
             self._apply(estimator.trainer)
@@ -234,13 +237,14 @@ class LRFinderHandler(_est.TrainBegin, _est.BatchBegin, _est.BatchEnd, _est.Epoc
             return
         from .schedules import Offset
         try:
-            schedule = result.schedule(self.apply, total_steps=self.total_steps)
+            schedule = result.schedule(self.apply, total_steps=self.total_steps, start=0)
         except ValueError as err:
             warnings.warn("apply={!r}: {}; the trainer is left as it was".format(
                 self.apply, err), RuntimeWarning, stacklevel=4)
             return
         if optimizer.num_update > 0:  # a trainer that has trained: start the schedule now
             schedule = Offset(schedule, int(optimizer.num_update))
+            schedule.name, schedule.reason = schedule.schedule.name, schedule.schedule.reason
         optimizer.lr_scheduler = schedule
         self.applied = schedule
         logger.info("lr_scheduler set to %r", schedule)

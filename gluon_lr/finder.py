@@ -460,6 +460,7 @@ class LRFinder:
             learner.check_labels(first)
             chance = probe_chance(learner, first)
             resumed = has_stepped(learner.trainer)
+            num_update = int(learner.trainer.optimizer.num_update)
             state = learner.snapshot(snapshot)
             for r in range(repeats):
                 if r:
@@ -483,6 +484,7 @@ class LRFinder:
                     results.append(sweep.result(
                         steps_per_epoch=learner.steps_per_epoch, accumulate=accumulate,
                         chance_loss=chance, resumed=resumed, state_reset=bool(reset),
+                        trainer_num_update=num_update,
                         val_batches=val_batches if val is not None else None,
                         **describe(learner.net, learner.trainer,
                                    learner.step.batch_size(first))))
@@ -562,6 +564,7 @@ class LRFinder:
         return sweep.result(steps_per_epoch=sync.agreed_steps, accumulate=accumulate,
                             chance_loss=chance, resumed=has_stepped(learner.trainer),
                             state_reset=False,
+                            trainer_num_update=int(learner.trainer.optimizer.num_update),
                             val_batches=val_batches if val is not None else None,
                             num_workers=sync.size,
                             **describe(learner.net, learner.trainer,

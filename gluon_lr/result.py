@@ -273,7 +273,7 @@ class LRFinderResult:
 
     # ---- pictures and schedules ----------------------------------------------------------
     def schedule(self, name: str, total_steps: int, steps_per_epoch: Optional[int] = None,
-                 **overrides):
+                 start: Optional[int] = None, **overrides):
         """A schedule preset for ``total_steps`` steps, at the peak this range test gives it.
 
         Parameters
@@ -287,6 +287,13 @@ class LRFinderResult:
         steps_per_epoch : int, optional
             Sizes the cycles of the triangular family (default: what the range test's data
             had, when known).
+        start : int, optional
+            The trainer's ``num_update`` when the schedule is attached. MXNet schedulers read
+            the optimizer's ``num_update``, which a trainer that has already trained does not
+            restart: with ``start=N`` the schedule's step 1 is the trainer's step ``N + 1``
+            (an :class:`~gluon_lr.schedules.Offset`). Default: 0, with a warning when this
+            range test ran on a trainer that had stepped (``meta["trainer_num_update"]``),
+            whose schedule would otherwise begin part-way through.
         **overrides
             Any argument of the preset, replacing the value derived.
 
@@ -309,7 +316,26 @@ class LRFinderResult:
             :attr:`diagnosis`).
         """
         from .recommend import configure
-        return configure(self, name, total_steps, steps_per_epoch, **overrides)
+        from .schedules import Offset
+        if start is not None and (isinstance(start, bool) or not isinstance(
+                start, (int, np.integer)) or start < 0):
+            raise ValueError("start must be an int >= 0 (the trainer's num_update), got "
+                             "{!r}".format(start))
+        schedule = configure(self, name, total_steps, steps_per_epoch, **overrides)
+        at = int(self.meta.get("trainer_num_update") or 0)
+        if start is None and at > 0:
+            warnings.warn(
+                "this range test ran on a trainer already at num_update={0}; MXNet schedulers "
+                "read the trainer's num_update, so attached to that trainer this {1}-step "
+                "schedule would start at its step {2}: pass start={0} (or start=0 for a new "
+                "trainer)".format(at, total_steps, at + 1), UserWarning, stacklevel=2)
+        if start:
+            shifted = Offset(schedule, int(start))
+            shifted.name = schedule.name
+            shifted.reason = "{}; starts after the trainer's step {}".format(schedule.reason,
+                                                                             int(start))
+            return shifted
+        return schedule
 
 
     def plot(self, ax=None, suggest=True, skip_start: int = 0, skip_end: int = 0,

@@ -103,7 +103,7 @@ def test_apply_a_schedule_offset_to_the_trainers_progress():
     sched = est.trainer.optimizer.lr_scheduler
     assert isinstance(sched, Offset) and sched.steps == 3 and finder.applied is sched
     assert isinstance(sched.schedule, OneCycle)
-    assert sched(4) == pytest.approx(finder.result.schedule("one_cycle", 120)(1))
+    assert sched(4) == pytest.approx(finder.result.schedule("one_cycle", 120, start=0)(1))
 
 
 def test_apply_without_a_suggestion_leaves_the_trainer():
