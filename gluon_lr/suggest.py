@@ -273,15 +273,18 @@ class CurveShape:
         self.drop = float(s[self.i_start] - s[self.i_min])
         self.earlier_drop = self._earlier_drop()
         if self.i_min == 0 or self.drop <= 0:
-            raise NoSuggestion(NEVER_DECREASED)
-        if not self._significant():
-            level = float(np.median(s[:max(3, s.size // 2)]))
-            up = np.nonzero(s > level + 4 * self.noise)[0]
-            if not up.size:
-                up = self._final_blowup(level)
-            if not up.size or up[0] < 3:
+            # Lowest at the very start: the loss rose from the first rate (start_lr too high),
+            # unless it stayed flat within its noise for the first half of the sweep and then
+            # blew up (a net that has already trained): that is a noisy curve.
+            i_up = self._blowup_after_flat()
+            if i_up is None or i_up < max(MIN_POINTS, x.size // 2) or self._significant():
+                raise NoSuggestion(NEVER_DECREASED)
+            self.descent, self.i_blowup = False, i_up
+        elif not self._significant():
+            i_up = self._blowup_after_flat()
+            if i_up is None or i_up < 3:
                 raise NoSuggestion(FLAT)
-            self.descent, self.i_blowup = False, int(up[0])
+            self.descent, self.i_blowup = False, i_up
         elif self.i_min < 3:
             raise NoSuggestion("the loss diverged almost at once: lower start_lr")
         # Still falling at the end: the test never found where the loss turns up.
@@ -298,6 +301,16 @@ class CurveShape:
         wide = centered_smooth(self.raw, window)
         i = int(np.argmin(wide))
         return float(wide[:i + 1].max() - wide[i]) >= SIGNIFICANT * self.noise / math.sqrt(window)
+
+    def _blowup_after_flat(self) -> Optional[int]:
+        """Where a curve that is flat within its noise blows up: the first point of the
+        smoothed curve more than 4 noise units above the level of its first half (or the
+        start of a blow-up in the last few points, :meth:`_final_blowup`); None without one."""
+        level = float(np.median(self.smooth[:max(3, self.smooth.size // 2)]))
+        up = np.nonzero(self.smooth > level + 4 * self.noise)[0]
+        if not up.size:
+            up = self._final_blowup(level)
+        return int(up[0]) if up.size else None
 
     def _final_blowup(self, level: float) -> np.ndarray:
         """Indices of a blow-up in the last few points of a flat curve, too short for the

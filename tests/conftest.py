@@ -57,6 +57,15 @@ def npz(tmp_path):
     return str(path)
 
 
+def flat_state(s):
+    """An updater state (an NDArray, None, or nested tuples/lists of them) as numpy copies."""
+    if s is None:
+        return []
+    if isinstance(s, (list, tuple)):
+        return [x for item in s for x in flat_state(item)]
+    return [s.asnumpy().copy()]
+
+
 def capture(net, trainer):
     """Everything find_lr must leave untouched, as plain numpy/python values."""
     mx.nd.waitall()
@@ -68,15 +77,8 @@ def capture(net, trainer):
     out["lr"] = opt.lr
     out["scheduler"] = opt.lr_scheduler
 
-    def flat(s):
-        if s is None:
-            return []
-        if isinstance(s, (list, tuple)):
-            return [x for item in s for x in flat(item)]
-        return [s.asnumpy().copy()]
-
     updaters = trainer._updaters if not trainer._update_on_kvstore else [trainer._kvstore._updater]
-    out["states"] = [{k: flat(v) for k, v in u.states.items()} for u in updaters]
+    out["states"] = [{k: flat_state(v) for k, v in u.states.items()} for u in updaters]
     return out
 
 

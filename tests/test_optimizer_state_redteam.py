@@ -15,19 +15,11 @@ import numpy as np
 import pytest
 from mxnet import gluon
 
-from conftest import make_data, train_steps
+from conftest import flat_state, make_data, train_steps
 from gluon_lr import Learner
 from gluon_lr.state import reset_optimizer_state
 
 TWO = [mx.cpu(0), mx.cpu(1)]
-
-
-def _flat(s):
-    if s is None:
-        return []
-    if isinstance(s, (list, tuple)):
-        return [x for item in s for x in _flat(item)]
-    return [s.asnumpy().copy()]
 
 
 def _everything(net, trainer):
@@ -49,7 +41,7 @@ def _everything(net, trainer):
         out["upd%d/keys" % n] = sorted(u.states)
         out["upd%d/synced" % n] = dict(u.states_synced)
         for k, v in u.states.items():
-            for j, a in enumerate(_flat(v)):
+            for j, a in enumerate(flat_state(v)):
                 out["upd%d/%s/%d" % (n, k, j)] = a
     return out
 

@@ -181,3 +181,30 @@ def test_edge_is_the_minimum_of_the_lag_free_curve():
     assert S.auto(lrs, losses) < e
     assert suggested_range(lrs, losses)[1] == pytest.approx(e / math.sqrt(2))
 
+
+
+def test_a_flat_curve_whose_lowest_point_is_its_first_is_noisy_when_it_blows_up_late():
+    """A net that has already trained (FRESH3's resumed digits value task): flat within its
+    noise, lowest by chance at the very start, then a blow-up near the end. It read "the loss
+    never decreased: lower start_lr", which was wrong advice."""
+    rs = np.random.RandomState(0)
+    lrs = np.geomspace(1e-7, 3.0, 93)
+    losses = 0.28 + 0.05 * rs.randn(93)
+    losses[:3] = 0.05  # lowest at the start
+    losses[88:] = [0.8, 2.0, 6.0, 20.0, 48.0]
+    shape = S.CurveShape(lrs, losses)
+    assert shape.i_min == 0 and not shape.descent
+    lr = S.auto(lrs, losses)
+    assert lrs[80] / 10 <= lr <= lrs[89] / 10
+    assert "did not fall measurably" in diagnose(lrs, losses)
+
+
+def test_a_loss_lowest_at_the_start_that_blows_up_early_still_never_decreased():
+    # lowest at the start and up within the first half of the sweep: start_lr (or the
+    # optimizer state carried over) is already too high
+    lrs = np.geomspace(1e-4, 1.0, 60)
+    losses = np.full(60, 1.0) + 0.01 * np.random.RandomState(1).randn(60)
+    losses[:3] = 0.9
+    losses[20:] += np.linspace(0.0, 5.0, 40) ** 2
+    with pytest.raises(NoSuggestion, match="never decreased"):
+        S.auto(lrs, losses)
