@@ -7,7 +7,7 @@ import warnings
 from typing import Callable, Optional
 
 from ._mx import mx
-from .finder import OPTIMIZER_STATES, Sweep, _positive_int
+from .finder import Sweep, _positive_int, check_optimizer_state
 from .health import chance_of, check_due, nonfinite_guard
 from .learner import mean_loss
 from .state import RandomState, TrainingState, has_stepped, reset_optimizer_state
@@ -96,10 +96,7 @@ class LRFinderHandler(_est.TrainBegin, _est.BatchBegin, _est.BatchEnd, _est.Epoc
                  stopping: Optional[Callable[[int, float], bool]] = None, suggest: str = "auto",
                  progress: Optional[bool] = None, apply: Optional[str] = None,
                  total_steps: Optional[int] = None, optimizer_state: str = "fresh"):
-        if optimizer_state not in OPTIMIZER_STATES:
-            raise ValueError("optimizer_state must be one of {}, got {!r}".format(
-                OPTIMIZER_STATES, optimizer_state))
-        self.optimizer_state = optimizer_state
+        self.optimizer_state = check_optimizer_state(optimizer_state)
         self._sweep = Sweep(start_lr, end_lr, num_iter, step_mode, smoothing, stopping, suggest,
                             progress)
         self.apply, self.total_steps = _check_apply(apply, total_steps)
@@ -235,16 +232,13 @@ class LRFinderHandler(_est.TrainBegin, _est.BatchBegin, _est.BatchEnd, _est.Epoc
             self.applied = result.lr
             logger.info("learning rate set to the suggestion %.3g", result.lr)
             return
-        from .schedules import Offset
-        try:
-            schedule = result.schedule(self.apply, total_steps=self.total_steps, start=0)
+        try:  # a trainer that has trained: start the schedule at its next step
+            schedule = result.schedule(self.apply, total_steps=self.total_steps,
+                                       start=int(optimizer.num_update))
         except ValueError as err:
             warnings.warn("apply={!r}: {}; the trainer is left as it was".format(
                 self.apply, err), RuntimeWarning, stacklevel=4)
             return
-        if optimizer.num_update > 0:  # a trainer that has trained: start the schedule now
-            schedule = Offset(schedule, int(optimizer.num_update))
-            schedule.name, schedule.reason = schedule.schedule.name, schedule.schedule.reason
         optimizer.lr_scheduler = schedule
         self.applied = schedule
         logger.info("lr_scheduler set to %r", schedule)

@@ -39,6 +39,14 @@ DEFAULT_REPEATS = 3
 OPTIMIZER_STATES = ("fresh", "keep")
 
 
+def check_optimizer_state(value) -> str:
+    """``value`` if it is one of :data:`OPTIMIZER_STATES`, else a ValueError naming it."""
+    if not isinstance(value, str) or value not in OPTIMIZER_STATES:
+        raise ValueError("optimizer_state must be one of {}, got {!r}".format(
+            OPTIMIZER_STATES, value))
+    return value
+
+
 def _number(name: str, value) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
         raise TypeError("{} must be a number, got {!r}".format(name, value))
@@ -418,9 +426,7 @@ class LRFinder:
         """
         accumulate = _positive_int("accumulate", accumulate)
         extend = _decades("extend", extend)
-        if optimizer_state not in OPTIMIZER_STATES:
-            raise ValueError("optimizer_state must be one of {}, got {!r}".format(
-                OPTIMIZER_STATES, optimizer_state))
+        check_optimizer_state(optimizer_state)
         if repeats is not None:
             repeats = _positive_int("repeats", repeats)
         learner = self.learner

@@ -160,7 +160,8 @@ CARRIED_OVER = (
     "The descent is measured from that raised loss, so the suggestion may be too low (on a "
     "benchmark net resumed mid-training it was 10x below the best rate, which sat at edge_lr); "
     "try rates up to edge_lr, or run the range test with optimizer_state=\"fresh\" (the "
-    "default), which starts each sweep with a new trainer's optimizer state")
+    "default where the optimizer allows it: not on distributed workers, nor for LR-free "
+    "optimizers and LBSGD), which starts each sweep with a new trainer's optimizer state")
 
 
 def _rose_first(shape) -> bool:
@@ -225,8 +226,11 @@ def nonfinite_guard(loss, params):
     """
     total = None
     for p in params:
-        # in the loss's dtype: float16 weights (or float32 BatchNorm parameters in a float16
-        # net) must not be added to a float32 loss as they are
-        part = p.list_data()[0].sum().as_in_context(loss.context).astype(loss.dtype)
+        # summed in float32 whatever the parameters' dtype (a float16 sum of finite BatchNorm
+        # statistics can overflow to inf), and only the zero product is cast to the loss's
+        # dtype (a NaN stays NaN)
+        part = p.list_data()[0].astype("float32").sum().as_in_context(loss.context)
         total = part if total is None else total + part
-    return loss if total is None else loss + 0 * total.reshape(loss.shape)
+    if total is None:
+        return loss
+    return loss + (0 * total).astype(loss.dtype).reshape(loss.shape)

@@ -317,10 +317,13 @@ class LRFinderResult:
         """
         from .recommend import configure
         from .schedules import Offset
-        if start is not None and (isinstance(start, bool) or not isinstance(
-                start, (int, np.integer)) or start < 0):
-            raise ValueError("start must be an int >= 0 (the trainer's num_update), got "
-                             "{!r}".format(start))
+        if start is not None:
+            if isinstance(start, (bool, np.bool_)) or not isinstance(start, (int, np.integer)):
+                raise TypeError("start must be an int (the trainer's num_update), got "
+                                "{!r}".format(start))
+            if start < 0:
+                raise ValueError("start must be >= 0 (the trainer's num_update), got "
+                                 "{!r}".format(start))
         schedule = configure(self, name, total_steps, steps_per_epoch, **overrides)
         at = int(self.meta.get("trainer_num_update") or 0)
         if start is None and at > 0:

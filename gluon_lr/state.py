@@ -47,7 +47,8 @@ def _trainer_updaters(trainer) -> List:
 
 def has_stepped(trainer) -> bool:
     """Whether the trainer has already taken optimizer steps (so carries optimizer state): a
-    ``num_update`` above 0, or states in any of its updaters (the kvstore's included)."""
+    ``num_update`` above the optimizer's ``begin_num_update``, or states in any of its
+    updaters (the kvstore's included)."""
     optimizer = getattr(trainer, "_optimizer", None)
     if optimizer is not None and getattr(optimizer, "num_update", 0) > getattr(
             optimizer, "begin_num_update", 0):
@@ -55,7 +56,7 @@ def has_stepped(trainer) -> bool:
     return any(u.states for u in _trainer_updaters(trainer))
 
 
-def reset_optimizer_state(trainer) -> bool:
+def reset_optimizer_state(trainer: "mx.gluon.Trainer") -> bool:
     """Give ``trainer`` the optimizer state of a trainer that has never stepped, in place.
 
     Every updater (the kvstore's included) drops its per-weight states (momentum, Adam's
@@ -65,6 +66,19 @@ def reset_optimizer_state(trainer) -> bool:
     (into the very arrays the updaters held). Returns False, and changes nothing, for a
     distributed kvstore (the states live on its servers) and for optimizers that keep step
     state of their own outside the updaters (gluon_lr's LR-free optimizers, LBSGD).
+
+    While the snapshot holds the old state arrays, the new ones the next steps create take as
+    much device memory again (``k`` x the parameters, ``k`` states per weight: 2 for Adam).
+
+    Parameters
+    ----------
+    trainer : gluon.Trainer
+        The trainer to reset.
+
+    Returns
+    -------
+    bool
+        Whether the state was reset.
     """
     from .optimizers import LRFreeOptimizer
     optimizer = getattr(trainer, "_optimizer", None)
@@ -215,7 +229,8 @@ _PLAIN = (type(None), bool, int, float, complex, str, bytes, np.generic)
 def _plain(value, depth: int = 0) -> bool:
     """Whether ``value`` is data that a deep copy captures: numbers, strings and containers of
     them, and NDArrays inside containers (LBSGD's ``cumgrads``: {index: {"num_cums": int,
-    "cum_grad": NDArray}}); no other objects."""
+    "cum_grad": NDArray}}, copied on their own device, whatever ``snapshot`` says, and put
+    back as new arrays); no other objects."""
     if isinstance(value, _PLAIN) or (depth and isinstance(value, mx.nd.NDArray)):
         return True
     if depth > 8:

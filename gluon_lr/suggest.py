@@ -235,6 +235,7 @@ BOTTOM_WINDOW = 0.16  # "auto" reads the minimum on a curve smoothed over this s
 # LRFinderStoppingCriteria's default: the run stops when its smoothed loss exceeds this many
 # times its lowest (used to recognise a blow-up in the last few points of a curve).
 STOP_DIVERGE = 4.0
+STOP_MIN_ITER = 10  # ... and checks from this many iterations on
 NOISE_UNITS = 3.0   # bumps smaller than this many noise units of the smoothed curve are noise
 BACKTRACK = 0.2     # walking left, a descent ends where the curve dips by this share of its drop
 LEVEL = 0.4         # the descent's reference point: where the loss is this share of the drop
@@ -277,7 +278,8 @@ class CurveShape:
             # unless it stayed flat within its noise for the first half of the sweep and then
             # blew up (a net that has already trained): that is a noisy curve.
             i_up = self._blowup_after_flat()
-            if i_up is None or i_up < max(MIN_POINTS, x.size // 2) or self._significant():
+            if (i_up is None or i_up < max(MIN_POINTS, x.size // 2) or self._significant()
+                    or not self._flat_first_half()):
                 raise NoSuggestion(NEVER_DECREASED)
             self.descent, self.i_blowup = False, i_up
         elif not self._significant():
@@ -302,6 +304,13 @@ class CurveShape:
         i = int(np.argmin(wide))
         return float(wide[:i + 1].max() - wide[i]) >= SIGNIFICANT * self.noise / math.sqrt(window)
 
+    def _flat_first_half(self) -> bool:
+        """No coherent rise or fall over the first half of the curve, judged as in
+        :meth:`_significant` on a curve smoothed over 20 % of its points."""
+        window = max(3, int(round(self.raw.size * 0.2)) | 1)
+        wide = centered_smooth(self.raw, window)[:self.raw.size // 2 + 1]
+        return float(wide.max() - wide.min()) < SIGNIFICANT * self.noise / math.sqrt(window)
+
     def _blowup_after_flat(self) -> Optional[int]:
         """Where a curve that is flat within its noise blows up: the first point of the
         smoothed curve more than 4 noise units above the level of its first half (or the
@@ -314,13 +323,17 @@ class CurveShape:
 
     def _final_blowup(self, level: float) -> np.ndarray:
         """Indices of a blow-up in the last few points of a flat curve, too short for the
-        running median to keep: the finder's default stopping rule (its exponentially smoothed
-        loss above :data:`STOP_DIVERGE` times its lowest) holds at the last point, and the raw
-        losses from the returned indices to the end are all above the flat level by more than
-        4 noise units. Empty when there is no such blow-up."""
+        running median to keep: the finder's default stopping rule, replayed on the curve (its
+        exponentially smoothed loss above :data:`STOP_DIVERGE` times its lowest so far, the
+        lowest above 0, from :data:`STOP_MIN_ITER` iterations on), fires at the last point and
+        not before, and the raw losses from the returned indices to the end are all above the
+        flat level by more than 4 noise units. Empty when there is no such blow-up."""
         y = self.raw
         e = ema(y)
-        if not e[-1] > STOP_DIVERGE * float(np.min(e)):
+        best = np.minimum.accumulate(e)
+        fired = (np.arange(1, y.size + 1) >= STOP_MIN_ITER) & (best > 0) & (
+            e > STOP_DIVERGE * best)
+        if not fired[-1] or fired[:-1].any():
             return np.zeros(0, dtype=int)
         i = y.size
         while i > 0 and y[i - 1] > level + 4 * self.noise:

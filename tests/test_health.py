@@ -311,3 +311,15 @@ def test_the_run_records_whether_the_trainer_had_already_stepped():
             num_iter=20, repeats=1, progress=False, extend=0)
     assert r.meta["resumed"] is True
     assert trainer.optimizer.num_update == 3  # restored: the range test's steps are gone
+
+
+def test_the_nan_check_of_a_float16_loss_does_not_overflow_on_finite_weights():
+    import mxnet as mx
+    from gluon_lr.health import nonfinite_guard
+    bn = gluon.nn.BatchNorm(in_channels=2048)
+    bn.initialize()
+    bn.running_var.set_data(mx.nd.full((2048,), 40.0))  # finite, but sums past float16's max
+    loss = mx.nd.array([1.25], dtype="float16")
+    assert nonfinite_guard(loss, bn.collect_params().values()).asscalar() == 1.25
+    bn.gamma.set_data(mx.nd.full((2048,), float("nan")))
+    assert np.isnan(nonfinite_guard(loss, bn.collect_params().values()).asscalar())

@@ -208,3 +208,37 @@ def test_a_loss_lowest_at_the_start_that_blows_up_early_still_never_decreased():
     losses[20:] += np.linspace(0.0, 5.0, 40) ** 2
     with pytest.raises(NoSuggestion, match="never decreased"):
         S.auto(lrs, losses)
+
+
+def test_the_last_point_blow_up_replays_the_stopping_rule_exactly():
+    # a negative loss (a Gaussian NLL, say): the default rule never fires (its lowest is not
+    # above 0), so one high last batch is not a blow-up
+    lrs = np.geomspace(1e-6, 1e-3, 80)
+    y = -2.0 + 0.05 * np.random.RandomState(0).randn(80)
+    y[-1] = -1.5
+    with pytest.raises(NoSuggestion, match="hardly changed"):
+        S.auto(lrs, y)
+    # heavy-tailed batches where the rule would have fired before the last point (a custom
+    # stopping rule let the run go on): not a blow-up at the last point either
+    answered = 0
+    for seed in range(100):
+        z = 0.05 * np.random.RandomState(seed).exponential(size=100)
+        z[-1] = 0.4
+        try:
+            S.auto(np.geomspace(1e-6, 1e-3, 100), z)
+            answered += 1
+        except NoSuggestion:
+            pass
+    assert answered <= 5
+
+
+def test_a_steady_rise_from_the_first_point_never_decreased():
+    # no flat first half: the loss rose from start_lr on, however noisy
+    lrs = np.geomspace(1e-3, 1.0, 100)
+    for seed in range(20):
+        y = 1.0 + 0.8 * np.linspace(0, 1, 100) + 0.15 * np.random.RandomState(seed).randn(100)
+        try:
+            shape = S.CurveShape(lrs, y)
+        except NoSuggestion:
+            continue
+        assert shape.i_min != 0  # the new branch (lowest at the start) never answers here
