@@ -10,7 +10,7 @@ from ._mx import mx
 from .finder import Sweep, _positive_int, check_optimizer_state
 from .health import chance_of, check_due, nonfinite_guard
 from .learner import mean_loss
-from .state import RandomState, TrainingState, has_stepped, reset_optimizer_state
+from .state import RandomState, TrainingState, reset_optimizer_state, resume_meta
 from .stopping import NUM_ITER
 
 _est = mx.gluon.contrib.estimator
@@ -114,8 +114,8 @@ class LRFinderHandler(_est.TrainBegin, _est.BatchBegin, _est.BatchEnd, _est.Epoc
         self._i = 0
         self._state = None
         self._chance = None
-        self._resumed = self._reset = False
-        self._num_update = 0
+        self._resume = {"resumed": False, "trainer_num_update": 0}
+        self._reset = False
         self._rng = RandomState()
         self._active = True
         # Run past the epochs/batches given to fit (StoppingHandler reads these after us: it
@@ -136,9 +136,8 @@ class LRFinderHandler(_est.TrainBegin, _est.BatchBegin, _est.BatchEnd, _est.Epoc
             self._chance = chance_of(getattr(estimator, "loss", None), estimator.net, data[:8],
                                      ctx)
             estimator.trainer.optimizer.lr_scheduler = None  # the sweep owns the rate
-            self._resumed = has_stepped(estimator.trainer)
-            self._num_update = int(estimator.trainer.optimizer.num_update)
-            self._reset = bool(self.optimizer_state == "fresh" and self._resumed
+            self._resume = resume_meta(estimator.trainer)
+            self._reset = bool(self.optimizer_state == "fresh" and self._resume["resumed"]
                                and reset_optimizer_state(estimator.trainer))
             self._sweep.start()
         estimator.trainer.set_learning_rate(self._sweep.lr(self._i))
@@ -207,10 +206,8 @@ class LRFinderHandler(_est.TrainBegin, _est.BatchBegin, _est.BatchEnd, _est.Epoc
                               else self._sweep.lr(0)), RuntimeWarning, stacklevel=3)
         from .runinfo import describe
         self.result = self._sweep.result(
-            chance_loss=getattr(self, "_chance", None), resumed=getattr(self, "_resumed", False),
-            state_reset=getattr(self, "_reset", False),
-            trainer_num_update=getattr(self, "_num_update", 0), **describe(
-            estimator.net, estimator.trainer, getattr(self, "_batch_size", None)))
+            chance_loss=getattr(self, "_chance", None), state_reset=self._reset, **self._resume,
+            **describe(estimator.net, estimator.trainer, getattr(self, "_batch_size", None)))
         if self.apply is not None and not raised:
             self._apply(estimator.trainer)
 

@@ -14,7 +14,7 @@ import numpy as np
 from ._mx import mx
 from .health import check_due, nonfinite_guard, probe_chance
 from .result import LRFinderResult
-from .state import WHERE, RandomState, has_stepped, reset_optimizer_state
+from .state import WHERE, RandomState, reset_optimizer_state, resume_meta
 from .step import TrainingStep
 from .stopping import NUM_ITER, LRFinderStoppingCriteria
 from .suggest import check_rule_name, wants_higher_rates
@@ -465,15 +465,14 @@ class LRFinder:
             learner.step.check(first)
             learner.check_labels(first)
             chance = probe_chance(learner, first)
-            resumed = has_stepped(learner.trainer)
-            num_update = int(learner.trainer.optimizer.num_update)
+            resume = resume_meta(learner.trainer)
             state = learner.snapshot(snapshot)
             for r in range(repeats):
                 if r:
                     state.restore()
                     sweep.reset()
                 learner.prepare_sweep(accumulate)
-                reset = (optimizer_state == "fresh" and resumed
+                reset = (optimizer_state == "fresh" and resume["resumed"]
                          and reset_optimizer_state(learner.trainer))
                 try:
                     sweep.start("find_lr {}/{}".format(r + 1, repeats) if repeats > 1
@@ -489,8 +488,7 @@ class LRFinder:
                         warnings.simplefilter("always")
                     results.append(sweep.result(
                         steps_per_epoch=learner.steps_per_epoch, accumulate=accumulate,
-                        chance_loss=chance, resumed=resumed, state_reset=bool(reset),
-                        trainer_num_update=num_update,
+                        chance_loss=chance, state_reset=bool(reset), **resume,
                         val_batches=val_batches if val is not None else None,
                         **describe(learner.net, learner.trainer,
                                    learner.step.batch_size(first))))
@@ -566,11 +564,9 @@ class LRFinder:
         # a forward pass of the restored net on a few local samples: no collective call, and
         # the same number of outputs (so the same chance level) on every worker
         chance = probe_chance(learner, first)
-        # (restored by run_sweep: has_stepped reads the state from before the sweep)
+        # (restored by run_sweep: resume_meta reads the state from before the sweep)
         return sweep.result(steps_per_epoch=sync.agreed_steps, accumulate=accumulate,
-                            chance_loss=chance, resumed=has_stepped(learner.trainer),
-                            state_reset=False,
-                            trainer_num_update=int(learner.trainer.optimizer.num_update),
+                            chance_loss=chance, state_reset=False, **resume_meta(learner.trainer),
                             val_batches=val_batches if val is not None else None,
                             num_workers=sync.size,
                             **describe(learner.net, learner.trainer,

@@ -317,13 +317,9 @@ class LRFinderResult:
         """
         from .recommend import configure
         from .schedules import Offset
+        from .schedules.base import check_non_negative
         if start is not None:
-            if isinstance(start, (bool, np.bool_)) or not isinstance(start, (int, np.integer)):
-                raise TypeError("start must be an int (the trainer's num_update), got "
-                                "{!r}".format(start))
-            if start < 0:
-                raise ValueError("start must be >= 0 (the trainer's num_update), got "
-                                 "{!r}".format(start))
+            start = check_non_negative("start", start, integer=True)
         schedule = configure(self, name, total_steps, steps_per_epoch, **overrides)
         at = int(self.meta.get("trainer_num_update") or 0)
         if start is None and at > 0:
@@ -333,10 +329,10 @@ class LRFinderResult:
                 "schedule would start at its step {2}: pass start={0} (or start=0 for a new "
                 "trainer)".format(at, total_steps, at + 1), UserWarning, stacklevel=2)
         if start:
-            shifted = Offset(schedule, int(start))
+            shifted = Offset(schedule, start)
             shifted.name = schedule.name
             shifted.reason = "{}; starts after the trainer's step {}".format(schedule.reason,
-                                                                             int(start))
+                                                                             start)
             return shifted
         return schedule
 

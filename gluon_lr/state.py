@@ -56,6 +56,13 @@ def has_stepped(trainer) -> bool:
     return any(u.states for u in _trainer_updaters(trainer))
 
 
+def resume_meta(trainer) -> Dict[str, Any]:
+    """What a range test records about where ``trainer`` stood before it: ``resumed`` (it had
+    already stepped, :func:`has_stepped`) and ``trainer_num_update`` (its ``num_update``)."""
+    return {"resumed": has_stepped(trainer),
+            "trainer_num_update": int(trainer.optimizer.num_update)}
+
+
 def reset_optimizer_state(trainer: "mx.gluon.Trainer") -> bool:
     """Give ``trainer`` the optimizer state of a trainer that has never stepped, in place.
 
@@ -329,12 +336,12 @@ class TrainingState:
         scaler = getattr(trainer, "_amp_loss_scaler", None)
         self._amp = (scaler, dict(scaler.__dict__), trainer._scale) if scaler is not None \
             else None
+        # per updater: its flattened states, their flags, its optimizer, and the state objects
+        # themselves (restore writes into them, so references a user holds stay live even
+        # when the range test replaced them: optimizer_state="fresh")
         self._updaters = [(u, {k: _flatten(v, arrays) for k, v in u.states.items()},
-                           dict(u.states_synced), u.optimizer)
+                           dict(u.states_synced), u.optimizer, dict(u.states))
                           for u in _trainer_updaters(trainer)]
-        # the state objects themselves: restore writes into them, so references a user holds
-        # stay live even when the range test replaced them (optimizer_state="fresh")
-        self._state_objects = {id(u): dict(u.states) for u in _trainer_updaters(trainer)}
         self._copies: Optional[_Copies] = _Copies(arrays, where)
         mx.nd.waitall()
         self._live = True
@@ -401,13 +408,12 @@ class TrainingState:
         self._restore_amp()
 
     def _restore_updaters(self, fresh: bool = False) -> None:
-        copies, saved = self._copies, {id(u) for u, _, _, _ in self._updaters}
+        copies, saved = self._copies, {id(u) for u, *_ in self._updaters}
         for updater in _trainer_updaters(self._trainer):
             if id(updater) not in saved:  # created by the range test (a new kvstore's)
                 updater.states, updater.states_synced = {}, {}
-        for updater, states, synced, optimizer in self._updaters:
-            current = {} if fresh else {**updater.states,
-                                        **self._state_objects.get(id(updater), {})}
+        for updater, states, synced, optimizer, objects in self._updaters:
+            current = {} if fresh else {**updater.states, **objects}
             updater.states = {k: _rebuild(v, current.get(k), copies)
                               for k, v in states.items()}
             updater.states_synced = dict(synced)
@@ -471,4 +477,3 @@ class TrainingState:
         self._live = False
         self._copies = None
         self._updaters = []
-        self._state_objects = {}

@@ -17,6 +17,8 @@ from typing import Callable, Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
+from .stopping import LRFinderStoppingCriteria
+
 MIN_POINTS = 8
 
 
@@ -232,10 +234,6 @@ SIGNIFICANT = 5.5   # a fall counts when the curve smoothed over 20 % of its poi
                     # many noise units (pure noise: 99 % of curves stay below 5.5)
 WINDOW = 0.08       # the centred smoother spans this share of the points
 BOTTOM_WINDOW = 0.16  # "auto" reads the minimum on a curve smoothed over this share
-# LRFinderStoppingCriteria's default: the run stops when its smoothed loss exceeds this many
-# times its lowest (used to recognise a blow-up in the last few points of a curve).
-STOP_DIVERGE = 4.0
-STOP_MIN_ITER = 10  # ... and checks from this many iterations on
 NOISE_UNITS = 3.0   # bumps smaller than this many noise units of the smoothed curve are noise
 BACKTRACK = 0.2     # walking left, a descent ends where the curve dips by this share of its drop
 LEVEL = 0.4         # the descent's reference point: where the loss is this share of the drop
@@ -323,17 +321,15 @@ class CurveShape:
 
     def _final_blowup(self, level: float) -> np.ndarray:
         """Indices of a blow-up in the last few points of a flat curve, too short for the
-        running median to keep: the finder's default stopping rule, replayed on the curve (its
-        exponentially smoothed loss above :data:`STOP_DIVERGE` times its lowest so far, the
-        lowest above 0, from :data:`STOP_MIN_ITER` iterations on), fires at the last point and
-        not before, and the raw losses from the returned indices to the end are all above the
-        flat level by more than 4 noise units. Empty when there is no such blow-up."""
+        running median to keep: the finder's default stopping rule
+        (:class:`~gluon_lr.stopping.LRFinderStoppingCriteria`), replayed on the curve, fires at
+        the last point and not before, and the raw losses from the returned indices to the end
+        are all above the flat level by more than 4 noise units. Empty when there is no such
+        blow-up."""
         y = self.raw
-        e = ema(y)
-        best = np.minimum.accumulate(e)
-        fired = (np.arange(1, y.size + 1) >= STOP_MIN_ITER) & (best > 0) & (
-            e > STOP_DIVERGE * best)
-        if not fired[-1] or fired[:-1].any():
+        stop = LRFinderStoppingCriteria()
+        first = next((i for i, loss in enumerate(y) if stop(i, loss)), None)
+        if first != y.size - 1:
             return np.zeros(0, dtype=int)
         i = y.size
         while i > 0 and y[i - 1] > level + 4 * self.noise:

@@ -23,12 +23,15 @@ def check_positive(name: str, value, integer: bool = False):
     return int(value) if integer else float(value)
 
 
-def check_non_negative(name: str, value) -> float:
+def check_non_negative(name: str, value, integer: bool = False):
+    """Validate a non-negative (int or finite float) argument and return it."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError("{} must be a number, got {!r}".format(name, value))
+    if integer and (not isinstance(value, numbers.Integral)):
+        raise TypeError("{} must be an int, got {!r}".format(name, value))
     if not (value >= 0 and math.isfinite(value)):
         raise ValueError("{} must be >= 0, got {!r}".format(name, value))
-    return float(value)
+    return int(value) if integer else float(value)
 
 
 _LABELS = ("name", "reason")
