@@ -12,6 +12,7 @@ their answers can be compared with ours. ``"auto"`` is gluon_lr's default; see :
 from __future__ import annotations
 
 import bisect
+import functools
 import math
 from typing import Callable, Dict, Optional, Sequence, Tuple
 
@@ -294,20 +295,25 @@ class CurveShape:
         wide = centered_smooth(y, max(3, int(round(x.size * BOTTOM_WINDOW)) | 1))
         self.i_bottom = int(np.argmin(wide[:self.i_min + 1 + self.window]))
 
-    def _significant(self) -> bool:
-        """Did the loss fall by more than noise? Judged on a curve smoothed over 20 % of its
-        points, where a coherent descent survives and point-to-point noise does not."""
+    @functools.cached_property
+    def _coherent(self) -> Tuple[np.ndarray, float]:
+        """The curve smoothed over 20 % of its points, where a coherent change survives and
+        point-to-point noise does not, and the least change on it that is not noise."""
         window = max(3, int(round(self.raw.size * 0.2)) | 1)
-        wide = centered_smooth(self.raw, window)
+        return centered_smooth(self.raw, window), SIGNIFICANT * self.noise / math.sqrt(window)
+
+    def _significant(self) -> bool:
+        """Did the loss fall by more than noise (on :attr:`_coherent`'s curve)?"""
+        wide, least = self._coherent
         i = int(np.argmin(wide))
-        return float(wide[:i + 1].max() - wide[i]) >= SIGNIFICANT * self.noise / math.sqrt(window)
+        return float(wide[:i + 1].max() - wide[i]) >= least
 
     def _flat_first_half(self) -> bool:
-        """No coherent rise or fall over the first half of the curve, judged as in
-        :meth:`_significant` on a curve smoothed over 20 % of its points."""
-        window = max(3, int(round(self.raw.size * 0.2)) | 1)
-        wide = centered_smooth(self.raw, window)[:self.raw.size // 2 + 1]
-        return float(wide.max() - wide.min()) < SIGNIFICANT * self.noise / math.sqrt(window)
+        """No coherent rise or fall over the first half of the curve (as in
+        :meth:`_significant`)."""
+        wide, least = self._coherent
+        half = wide[:self.raw.size // 2 + 1]
+        return float(half.max() - half.min()) < least
 
     def _blowup_after_flat(self) -> Optional[int]:
         """Where a curve that is flat within its noise blows up: the first point of the
