@@ -236,7 +236,8 @@ def compare_schedules(learner, result, total_steps: Optional[int] = None, val_da
                       candidates: Optional[Sequence[Candidate]] = DEFAULT_CANDIDATES,
                       budget: float = DEFAULT_BUDGET, margin: Optional[float] = None,
                       seed: Optional[int] = None, val_batches: Optional[int] = None,
-                      select: str = "auto", probe: Optional[bool] = None) -> ScheduleComparison:
+                      select: str = "auto", probe: Optional[bool] = None,
+                      start: Optional[int] = None) -> ScheduleComparison:
     """Spend at most ``budget x total_steps`` extra steps to improve on ``schedule("auto")``.
 
     By default (no ``candidates``) the steps go to one probe: a constant run at ``P`` =
@@ -289,6 +290,12 @@ def compare_schedules(learner, result, total_steps: Optional[int] = None, val_da
     probe : bool, optional
         Run the over-training probe (default: when ``candidates`` is None) or the race
         (``False``). ``True`` with ``candidates`` is refused.
+    start : int, optional
+        The trainer's ``num_update`` when the chosen schedule is attached, as in
+        :meth:`LRFinderResult.schedule <gluon_lr.result.LRFinderResult.schedule>`: ``best``
+        and ``auto`` then begin after that step (an :class:`~gluon_lr.schedules.Offset`).
+        Default: they count from step 1, with a warning when the learner's trainer has
+        already stepped.
 
     Raises
     ------
@@ -297,6 +304,7 @@ def compare_schedules(learner, result, total_steps: Optional[int] = None, val_da
         per candidate (or 10 for the probe), a result without a suggestion.
     """
     from .recommend import EDGE_CAP, build
+    from .result import starting_at
     from .schedules.base import check_non_negative, check_positive
     from .schedules.composite import Offset
     if not isinstance(getattr(learner, "step", None), TrainingStep):
@@ -316,6 +324,9 @@ def compare_schedules(learner, result, total_steps: Optional[int] = None, val_da
         margin = check_non_negative("margin", margin)
     if select not in ("auto", "loss", "accuracy"):
         raise ValueError("select must be 'auto', 'loss' or 'accuracy', got {!r}".format(select))
+    if start is not None:
+        start = check_non_negative("start", start, integer=True)
+    at = int(learner.trainer.optimizer.num_update)
     auto = result.schedule("auto", total_steps, steps_per_epoch=spe, start=0)  # offset below
     auto_shape, auto_peak = auto.name, auto.max_value()
     if probe is None:
@@ -435,6 +446,9 @@ def compare_schedules(learner, result, total_steps: Optional[int] = None, val_da
                 top, auto_label, gain, unit, run)
     best.name = best_name.split("@")[0]
     best.reason = "compare_schedules: " + reason
+    best = starting_at(best, start, at, total_steps, stacklevel=4,
+                       who="compare_schedules: the learner's trainer is")
+    auto = starting_at(auto, start, 0, total_steps)
     return ScheduleComparison(history, best_name, best, total_steps, spent,
                               time.perf_counter() - started, select, auto=auto, kept_auto=kept,
                               reason=reason, probe=probe_doc)

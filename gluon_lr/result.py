@@ -316,26 +316,12 @@ class LRFinderResult:
             :attr:`diagnosis`).
         """
         from .recommend import configure
-        from .schedules import Offset
         from .schedules.base import check_non_negative
         if start is not None:
             start = check_non_negative("start", start, integer=True)
         schedule = configure(self, name, total_steps, steps_per_epoch, **overrides)
         at = int(self.meta.get("trainer_num_update") or 0)
-        if start is None and at > 0:
-            warnings.warn(
-                "this range test ran on a trainer already at num_update={0}; MXNet schedulers "
-                "read the trainer's num_update, so attached to that trainer this {1}-step "
-                "schedule would start at its step {2}: pass start={0} (or start=0 for a new "
-                "trainer)".format(at, total_steps, at + 1), UserWarning, stacklevel=2)
-        if start:
-            shifted = Offset(schedule, start)
-            shifted.name = schedule.name
-            shifted.reason = "{}; starts after the trainer's step {}".format(schedule.reason,
-                                                                             start)
-            return shifted
-        return schedule
-
+        return starting_at(schedule, start, at, total_steps)
 
     def plot(self, ax=None, suggest=True, skip_start: int = 0, skip_end: int = 0,
              path: Optional[str] = None, show: bool = False, show_range: bool = True,
@@ -349,6 +335,27 @@ class LRFinderResult:
         return plot_lr_find(self, ax=ax, suggest=suggest, skip_start=skip_start,
                             skip_end=skip_end, path=path, show=show, show_range=show_range,
                             legend=legend)
+
+
+def starting_at(schedule, start: Optional[int], at: int, total_steps: int,
+                stacklevel: int = 3, who: str = "this range test ran on a trainer"):
+    """``schedule`` shifted to begin after the trainer's step ``start`` (an
+    :class:`~gluon_lr.schedules.Offset` keeping its ``name`` and ``reason``); unshifted for
+    ``start`` 0 or None, with a warning when ``start`` is None and the trainer it was chosen on
+    was already at ``num_update = at > 0``."""
+    from .schedules import Offset
+    if start is None and at > 0:
+        warnings.warn(
+            "{3} already at num_update={0}; MXNet schedulers "
+            "read the trainer's num_update, so attached to that trainer this {1}-step "
+            "schedule would start at its step {2}: pass start={0} (or start=0 for a new "
+            "trainer)".format(at, total_steps, at + 1, who), UserWarning, stacklevel=stacklevel)
+    if not start:
+        return schedule
+    shifted = Offset(schedule, start)
+    shifted.name = schedule.name
+    shifted.reason = "{}; starts after the trainer's step {}".format(schedule.reason, start)
+    return shifted
 
 
 def _rule_answer(lrs, losses, rule: str, meta: Dict[str, Any]) -> float:

@@ -27,7 +27,9 @@ def test_race_of_peaks_restores_and_respects_the_budget(setup):
     X, y = make_data(n=128)
     train_steps(learner.net, learner.trainer, X, y, 2)  # mid-training: num_update = 2
     before = capture(learner.net, learner.trainer)
-    cmp = learner.compare_schedules(result, total_steps=60, val_data=val, seed=0, probe=False)
+    with pytest.warns(UserWarning, match="trainer is already at num_update=2"):
+        cmp = learner.compare_schedules(result, total_steps=60, val_data=val, seed=0,
+                                        probe=False)
     assert isinstance(cmp, ScheduleComparison) and cmp.probe is None
     assert_same(before, capture(learner.net, learner.trainer))
     auto = result.schedule("auto", 60, steps_per_epoch=learner.steps_per_epoch)
@@ -155,7 +157,8 @@ def test_probe_raises_the_peak_while_validation_improves(monkeypatch):
     val = (X[128:], y[128:])
     train_steps(learner.net, learner.trainer, X[:128], y[:128], 2)  # mid-training
     before = capture(learner.net, learner.trainer)
-    cmp = learner.compare_schedules(result, total_steps=160, val_data=val, seed=0)
+    with pytest.warns(UserWarning, match="trainer is already at num_update=2"):
+        cmp = learner.compare_schedules(result, total_steps=160, val_data=val, seed=0)
     assert_same(before, capture(learner.net, learner.trainer))
     probe = cmp.probe
     auto = result.schedule("auto", 160, steps_per_epoch=learner.steps_per_epoch)
@@ -280,3 +283,40 @@ def test_the_default_race_never_goes_past_twice_edge_lr(setup):
     cands = _candidates(result, None, "cosine", EDGE_CAP * edge)
     assert sorted(p for _, _, p, _ in cands) == pytest.approx([EDGE_CAP * edge / 3,
                                                               EDGE_CAP * edge])
+
+
+def test_a_resumed_trainer_gets_its_choice_offset_with_start_and_a_warning_without(setup):
+    learner, result, val = setup
+    X, y = make_data(n=128)
+    train_steps(learner.net, learner.trainer, X, y, 3)  # the trainer is at num_update = 3
+    with pytest.warns(UserWarning, match="num_update=3.*start=3"):
+        plain = learner.compare_schedules(result, total_steps=60, val_data=val, seed=0)
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        shifted = learner.compare_schedules(result, total_steps=60, val_data=val, seed=0,
+                                            start=3)
+    assert not isinstance(plain.best, Offset)
+    assert isinstance(shifted.best, Offset) and isinstance(shifted.auto, Offset)
+    assert shifted.best.name == plain.best.name
+    assert "after the trainer's step 3" in shifted.best.reason
+    for t in (1, 20, 60):
+        assert shifted.best(t + 3) == pytest.approx(plain.best(t))
+        assert shifted.auto(t + 3) == pytest.approx(plain.auto(t))
+    # attached to the trainer, its next step (the 4th) gets the schedule's first value
+    assert shifted.best(learner.trainer.optimizer.num_update + 1) == pytest.approx(
+        plain.best(1))
+
+
+def test_a_new_trainer_gets_no_warning_and_a_bad_start_is_refused_by_name(setup):
+    learner, result, val = setup
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        cmp = learner.compare_schedules(result, total_steps=60, val_data=val, seed=0)
+    assert not isinstance(cmp.best, Offset)
+    before = capture(learner.net, learner.trainer)
+    for bad, error in ((-1, ValueError), (2.5, TypeError), ("3", TypeError)):
+        with pytest.raises(error, match="start must be"):
+            learner.compare_schedules(result, total_steps=60, val_data=val, start=bad)
+    assert_same(before, capture(learner.net, learner.trainer))
