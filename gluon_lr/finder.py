@@ -34,6 +34,10 @@ NO_SUGGESTION = "no learning rate could be suggested"
 # Sweeps per range test in one process: the median of three moves about half as much between
 # batch orders as one sweep (benchmarks/suggestion_quality.py, row "auto x3").
 DEFAULT_REPEATS = 3
+# Candidate, off until a blind benchmark group adopts it (benchmarks/suggestion_quality.py,
+# FRESH4): when the median run's curve is ``noisy`` and the loss has no chance level
+# (regression), answer on the mean of the sweeps' curves instead (:func:`pooled_run`).
+POOL_NOISY = False
 # find_lr(optimizer_state=...): a resumed trainer's sweeps start from fresh optimizer state, or
 # keep the state it carries.
 OPTIMIZER_STATES = ("fresh", "keep")
@@ -307,6 +311,36 @@ def median_run(results: List[LRFinderResult]) -> LRFinderResult:
     return chosen
 
 
+def pooled_run(results: List[LRFinderResult], chosen: LRFinderResult) -> LRFinderResult:
+    """One result whose curve is the mean of the runs' curves, point by point.
+
+    The runs swept the same rates (same start, end and steps) from the same state on different
+    batches; averaging ``k`` of them divides the batch-to-batch noise by about ``sqrt(k)``. A run
+    that stopped early (its loss diverged) counts at its last finite loss for the points it did
+    not reach, so the mean curve ends with the longest run and its blow-up starts with the
+    first. Returns ``chosen`` (with ``meta["pooled"] = 0``) when the runs' rates disagree.
+    ``meta`` is ``chosen``'s, plus ``pooled``: the number of curves averaged.
+    """
+    longest = max(results, key=lambda r: len(r.lrs))
+    n = len(longest.lrs)
+    rows = []
+    for r in results:
+        m = len(r.lrs)
+        y = np.asarray(r.losses, dtype=np.float64)
+        finite = np.isfinite(y)
+        if not finite.any() or not np.allclose(r.lrs, longest.lrs[:m], rtol=1e-9, atol=0.0):
+            chosen.meta["pooled"] = 0
+            return chosen
+        rows.append(np.concatenate([np.where(finite, y, np.nan),
+                                    np.full(n - m, y[finite][-1])]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a point no run reached finitely
+        mean = np.nanmean(np.array(rows), axis=0)
+    meta = dict(chosen.meta, pooled=len(results))
+    return LRFinderResult(longest.lrs, mean, stop_reason=longest.stop_reason,
+                          smoothing=chosen.smoothing, suggest=chosen.rule, **meta)
+
+
 def _from_learner(learner, start_lr, num_iter, accumulate: int):
     """``start_lr=None``: the optimizer's current rate; ``num_iter=None``: one pass."""
     if start_lr is None:
@@ -503,6 +537,8 @@ class LRFinder:
         if repeats == 1:
             return results[0]
         chosen = median_run(results)
+        if POOL_NOISY and chance is None and chosen.diagnosis_code == "noisy":
+            chosen = pooled_run(results, chosen)
         for w in said[next(k for k, r in enumerate(results) if r is chosen)]:
             if str(w.message).startswith(NO_SUGGESTION):  # said once below, with the count
                 continue
