@@ -537,9 +537,10 @@ class LRFinder:
         if repeats == 1:
             return results[0]
         chosen = median_run(results)
+        told = said[next(k for k, r in enumerate(results) if r is chosen)]
         if POOL_NOISY and chance is None and chosen.diagnosis_code == "noisy":
             chosen = pooled_run(results, chosen)
-        for w in said[next(k for k, r in enumerate(results) if r is chosen)]:
+        for w in told:
             if str(w.message).startswith(NO_SUGGESTION):  # said once below, with the count
                 continue
             warnings.warn(w.message, w.category, stacklevel=3)
