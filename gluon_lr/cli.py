@@ -624,8 +624,10 @@ def _report(result, schedule) -> None:
     lrs = result.meta.get("repeat_lrs")
     if lrs:
         spread = result.meta.get("repeat_spread")
-        print("runs: {} (median reported): {}{}".format(
-            len(lrs), ", ".join(_fmt(v) for v in lrs),
+        pooled = result.meta.get("pooled")
+        print("runs: {} ({}): {}{}".format(
+            len(lrs), "the median run was noisy: answer on the mean of their curves" if pooled
+            else "median reported", ", ".join(_fmt(v) for v in lrs),
             "; spread {:.2f} decades".format(spread) if spread is not None else ""))
     print("confidence: {} ({})".format(result.confidence, result.diagnosis_code))
     if result.diagnosis:

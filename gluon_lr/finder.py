@@ -34,10 +34,10 @@ NO_SUGGESTION = "no learning rate could be suggested"
 # Sweeps per range test in one process: the median of three moves about half as much between
 # batch orders as one sweep (benchmarks/suggestion_quality.py, row "auto x3").
 DEFAULT_REPEATS = 3
-# Candidate, off until a blind benchmark group adopts it (benchmarks/suggestion_quality.py,
-# FRESH4): when the median run's curve is ``noisy`` and the loss has no chance level
-# (regression), answer on the mean of the sweeps' curves instead (:func:`pooled_run`).
-POOL_NOISY = False
+# When the median run's curve is ``noisy`` and the loss has no chance level (regression),
+# answer on the mean of the sweeps' curves instead (:func:`pooled_run`). Adopted in round 6 on
+# the blind FRESH4 group of benchmarks/suggestion_quality.py (False: the median run only).
+POOL_NOISY = True
 # find_lr(optimizer_state=...): a resumed trainer's sweeps start from fresh optimizer state, or
 # keep the state it carries.
 OPTIMIZER_STATES = ("fresh", "keep")
@@ -435,7 +435,10 @@ class LRFinder:
             Every run's suggestion is in ``result.meta["repeat_lrs"]``. A run whose
             parameters or loss turned non-finite wins outright (NaN in some batches must not
             be outvoted); when more than half the runs give no suggestion, the first of those
-            is returned.
+            is returned. When the median run's curve is ``noisy`` (no measurable fall before
+            it blew up) and the loss has no chance level (regression losses), the result is
+            instead the mean of the runs' curves (:func:`pooled_run`, ``meta["pooled"]``),
+            whose noise is about ``1/sqrt(repeats)`` of one sweep's.
         extend : float, default 3
             When the budget is spent and the loss is still falling at ``end_lr`` (or hardly
             moved over the whole range), carry the sweep on from where it is, at the same pace,
@@ -610,4 +613,4 @@ class LRFinder:
                                      learner.step.batch_size(first)))
 
 
-__all__ = ["LRFinder", "Sweep", "lr_sweep", "median_run", "STEP_MODES", "DEFAULT_REPEATS", "mx"]
+__all__ = ["LRFinder", "Sweep", "lr_sweep", "median_run", "pooled_run", "STEP_MODES", "DEFAULT_REPEATS", "mx"]

@@ -432,7 +432,8 @@ class Learner:
             Where the copies that restore the net and trainer are kept.
         repeats : int, optional
             Sweeps from the same state on different batches; the run with the median
-            suggestion is returned. Default 3 (1 on distributed workers); ``repeats=1`` for
+            suggestion is returned (for a noisy regression curve: the mean of the runs'
+            curves, ``meta["pooled"]``). Default 3 (1 on distributed workers); ``repeats=1`` for
             one sweep at a third of the cost (see :meth:`LRFinder.run`).
         extend : float, default 3
             When the loss is still falling at ``end_lr`` (or hardly moved), carry the sweep on

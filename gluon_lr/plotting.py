@@ -174,7 +174,9 @@ def _draw(result, rules, ax, sl, n, show_range, legend):
     curve = _drawable(result.centered_losses)
     smooth = curve[sl]
     ax, created = _new_axes(ax)
-    ax.plot(lrs, raw, color="0.7", lw=1, label="loss")
+    pooled = result.meta.get("pooled")
+    ax.plot(lrs, raw, color="0.7", lw=1,
+            label="loss, mean of {} sweeps".format(pooled) if pooled else "loss")
     ax.plot(lrs, ema, color="tab:blue", lw=1, ls="--", alpha=0.7,
             label="EMA (lags; stopping rule)")
     ax.plot(lrs, smooth, color="tab:blue", lw=2, label="smoothed, no lag")

@@ -1,5 +1,5 @@
 """finder.pooled_run: one curve, the mean of several sweeps' curves, for noisy regressions
-(find_lr with gluon_lr.finder.POOL_NOISY)."""
+(find_lr, gluon_lr.finder.POOL_NOISY)."""
 import warnings
 
 import mxnet as mx
@@ -64,7 +64,9 @@ def _noise_regression(seed=0):
         return learner.find_lr(num_iter=60, progress=False)
 
 
-def test_find_lr_pools_a_noisy_regression_only_when_switched_on(monkeypatch):
+def test_find_lr_pools_a_noisy_regression_by_default(monkeypatch):
+    assert finder.POOL_NOISY  # adopted in round 6 (FRESH4)
+    monkeypatch.setattr(finder, "POOL_NOISY", False)
     plain = _noise_regression()
     assert plain.diagnosis_code == "noisy" and "pooled" not in plain.meta
     monkeypatch.setattr(finder, "POOL_NOISY", True)
@@ -84,3 +86,16 @@ def test_classification_is_never_pooled(monkeypatch):
         result = Learner(make_net(), (X, y), batch_size=16).find_lr(num_iter=40,
                                                                      progress=False)
     assert "pooled" not in result.meta
+
+
+def test_the_plot_and_the_cli_report_say_the_curve_is_a_mean(monkeypatch, capsys):
+    from gluon_lr.cli import _report
+    monkeypatch.setattr(finder, "POOL_NOISY", True)
+    pooled = _noise_regression()
+    ax = pooled.plot()
+    assert "loss, mean of 3 sweeps" in [t.get_text() for t in ax.get_legend().get_texts()]
+    _report(pooled, None)
+    assert "runs: 3 (the median run was noisy: answer on the mean of their curves)" in \
+        capsys.readouterr().out
+    again = LRFinderResult.from_dict(pooled.to_dict())  # saved and loaded: still a mean
+    assert again.meta["pooled"] == 3 and again.lr == pytest.approx(pooled.lr)
