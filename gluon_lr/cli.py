@@ -198,7 +198,8 @@ def build_parser() -> argparse.ArgumentParser:
                            "--extend may add up to as many again (default: %(default)s)")
     find.add_argument("--repeats", type=_positive_int, default=None,
                       help="sweeps from the same start on different batches; the median "
-                           "run is reported (default: 3, 1 on distributed workers; 1 is a "
+                           "run is reported, or for a noisy regression curve the mean of the "
+                           "runs' curves (default: 3, 1 on distributed workers; 1 is a "
                            "third of the cost)")
     find.add_argument("--extend", type=_non_negative_float, default=3.0, metavar="DECADES",
                       help="when the loss is still falling at --end-lr, go on for up to this "

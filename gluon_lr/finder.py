@@ -34,10 +34,11 @@ NO_SUGGESTION = "no learning rate could be suggested"
 # Sweeps per range test in one process: the median of three moves about half as much between
 # batch orders as one sweep (benchmarks/suggestion_quality.py, row "auto x3").
 DEFAULT_REPEATS = 3
-# When the median run's curve is ``noisy`` and the loss has no chance level (regression),
+# When the median run's curve is ``noisy`` and the loss is a regression loss (no chance level),
 # answer on the mean of the sweeps' curves instead (:func:`pooled_run`). Adopted in round 6 on
 # the blind FRESH4 group of benchmarks/suggestion_quality.py (False: the median run only).
 POOL_NOISY = True
+POOLED_LOSSES = (mx.gluon.loss.L2Loss, mx.gluon.loss.L1Loss, mx.gluon.loss.HuberLoss)
 # find_lr(optimizer_state=...): a resumed trainer's sweeps start from fresh optimizer state, or
 # keep the state it carries.
 OPTIMIZER_STATES = ("fresh", "keep")
@@ -315,12 +316,36 @@ def pooled_run(results: List[LRFinderResult], chosen: LRFinderResult) -> LRFinde
     """One result whose curve is the mean of the runs' curves, point by point.
 
     The runs swept the same rates (same start, end and steps) from the same state on different
-    batches; averaging ``k`` of them divides the batch-to-batch noise by about ``sqrt(k)``. A run
-    that stopped early (its loss diverged) counts at its last finite loss for the points it did
-    not reach, so the mean curve ends with the longest run and its blow-up starts with the
-    first. Returns ``chosen`` (with ``meta["pooled"] = 0``) when the runs' rates disagree.
-    ``meta`` is ``chosen``'s, plus ``pooled``: the number of curves averaged.
+    batches; averaging ``k`` of them divides the batch-to-batch noise by about ``sqrt(k)``.
+
+    Parameters
+    ----------
+    results : list of LRFinderResult
+        The runs, as :meth:`LRFinder.run` made them with ``repeats > 1``.
+    chosen : LRFinderResult
+        The run :func:`median_run` picked, one of ``results``; the pooled result keeps its
+        ``meta``.
+
+    Returns
+    -------
+    LRFinderResult
+        The mean curve, over the rates of the longest run, with ``meta["pooled"]`` = the number
+        of runs. A run that stopped early because its loss diverged counts at its last finite
+        loss for the rates it did not reach (so the mean curve's blow-up starts with the first
+        run's); past a run that ended at ``num_iter`` (another run went on, see ``extend``) the
+        mean is over the runs that got there, and ``meta["extended_steps"]`` /
+        ``meta["extended_to"]`` are the longest run's. ``chosen`` itself, unchanged, when a run
+        has no finite loss or the runs' rates disagree.
+
+    Raises
+    ------
+    ValueError
+        For an empty ``results`` or a ``chosen`` that is not one of them.
     """
+    if not results:
+        raise ValueError("pooled_run needs at least one result")
+    if not any(r is chosen for r in results):
+        raise ValueError("chosen must be one of results")
     longest = max(results, key=lambda r: len(r.lrs))
     n = len(longest.lrs)
     rows = []
@@ -329,16 +354,19 @@ def pooled_run(results: List[LRFinderResult], chosen: LRFinderResult) -> LRFinde
         y = np.asarray(r.losses, dtype=np.float64)
         finite = np.isfinite(y)
         if not finite.any() or not np.allclose(r.lrs, longest.lrs[:m], rtol=1e-9, atol=0.0):
-            chosen.meta["pooled"] = 0
             return chosen
-        rows.append(np.concatenate([np.where(finite, y, np.nan),
-                                    np.full(n - m, y[finite][-1])]))
+        tail = y[finite][-1] if r.stop_reason != NUM_ITER else np.nan
+        rows.append(np.concatenate([np.where(finite, y, np.nan), np.full(n - m, tail)]))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # a point no run reached finitely
         mean = np.nanmean(np.array(rows), axis=0)
-    meta = dict(chosen.meta, pooled=len(results))
-    return LRFinderResult(longest.lrs, mean, stop_reason=longest.stop_reason,
-                          smoothing=chosen.smoothing, suggest=chosen.rule, **meta)
+    meta = {k: v for k, v in chosen.meta.items() if k not in ("extended_steps", "extended_to")}
+    meta.update({k: longest.meta[k] for k in ("extended_steps", "extended_to")
+                 if k in longest.meta}, pooled=len(results))
+    with warnings.catch_warnings():  # its caller says what the user needs to hear
+        warnings.simplefilter("ignore")
+        return LRFinderResult(longest.lrs, mean, stop_reason=longest.stop_reason,
+                              smoothing=chosen.smoothing, suggest=chosen.rule, **meta)
 
 
 def _from_learner(learner, start_lr, num_iter, accumulate: int):
@@ -436,9 +464,10 @@ class LRFinder:
             parameters or loss turned non-finite wins outright (NaN in some batches must not
             be outvoted); when more than half the runs give no suggestion, the first of those
             is returned. When the median run's curve is ``noisy`` (no measurable fall before
-            it blew up) and the loss has no chance level (regression losses), the result is
-            instead the mean of the runs' curves (:func:`pooled_run`, ``meta["pooled"]``),
-            whose noise is about ``1/sqrt(repeats)`` of one sweep's.
+            it blew up) and the loss is a regression loss (:data:`POOLED_LOSSES`: L2, L1,
+            Huber), the result is instead the mean of the runs' curves (:func:`pooled_run`,
+            ``meta["pooled"]``), whose noise is about ``1/sqrt(repeats)`` of one sweep's,
+            unless that mean gives no answer or the runs saw the same batches.
         extend : float, default 3
             When the budget is spent and the loss is still falling at ``end_lr`` (or hardly
             moved over the whole range), carry the sweep on from where it is, at the same pace,
@@ -541,8 +570,13 @@ class LRFinder:
             return results[0]
         chosen = median_run(results)
         told = said[next(k for k, r in enumerate(results) if r is chosen)]
-        if POOL_NOISY and chance is None and chosen.diagnosis_code == "noisy":
-            chosen = pooled_run(results, chosen)
+        same = any(np.array_equal(a.losses, b.losses) for k, a in enumerate(results)
+                   for b in results[k + 1:])
+        if (POOL_NOISY and not same and isinstance(learner.loss, POOLED_LOSSES)
+                and chosen.diagnosis_code == "noisy"):
+            pooled = pooled_run(results, chosen)
+            if pooled.lr is not None:  # never worse off than the median run's answer
+                chosen = pooled
         for w in told:
             if str(w.message).startswith(NO_SUGGESTION):  # said once below, with the count
                 continue
@@ -551,8 +585,7 @@ class LRFinder:
             warnings.warn("{}: {} ({} of {} runs gave none)".format(
                 NO_SUGGESTION, chosen.diagnosis, sum(r.lr is None for r in results), repeats),
                 RuntimeWarning, stacklevel=3)
-        if any(np.array_equal(a.losses, b.losses) for k, a in enumerate(results)
-               for b in results[k + 1:]):
+        if same:
             chosen.meta["repeat_spread"] = None
             warnings.warn("find_lr's {} sweeps saw the same batches in the same order (data that "
                           "is not shuffled, and sweeps of whole passes over it): the repeats "
@@ -613,4 +646,5 @@ class LRFinder:
                                      learner.step.batch_size(first)))
 
 
-__all__ = ["LRFinder", "Sweep", "lr_sweep", "median_run", "pooled_run", "STEP_MODES", "DEFAULT_REPEATS", "mx"]
+__all__ = ["LRFinder", "Sweep", "lr_sweep", "median_run", "pooled_run", "STEP_MODES",
+           "DEFAULT_REPEATS", "mx"]
