@@ -17,7 +17,7 @@ from .result import LRFinderResult
 from .state import WHERE, RandomState, reset_optimizer_state, resume_meta
 from .step import TrainingStep
 from .stopping import NUM_ITER, LRFinderStoppingCriteria
-from .suggest import check_rule_name, wants_higher_rates
+from .suggest import check_rule_name, significance, wants_higher_rates
 
 logger = logging.getLogger(__name__)
 
@@ -545,7 +545,8 @@ class LRFinder:
                                 else "find_lr")
                     self._sweep(sweep, batches, first if r == 0 else next(batches), accumulate,
                                 val)
-                    self._extend(sweep, batches, accumulate, val, extend)
+                    self._extend(sweep, batches, accumulate, val, extend,
+                                 significance(bool(resume["resumed"])))
                 finally:
                     sweep.close()
                 # with several runs, only the returned run's warnings are shown (below)
@@ -611,11 +612,12 @@ class LRFinder:
                 break
         sweep.flush()
 
-    def _extend(self, sweep, batches, accumulate: int, val, decades: float) -> None:
+    def _extend(self, sweep, batches, accumulate: int, val, decades: float,
+                significant: float) -> None:
         """Carry a run that spent its budget on past ``end_lr`` when the curve asks for it."""
         steps = sweep.extension_steps(decades)
-        if not steps or sweep.reason != NUM_ITER or not wants_higher_rates(sweep.recorded_lrs,
-                                                                          sweep.losses):
+        if not steps or sweep.reason != NUM_ITER or not wants_higher_rates(
+                sweep.recorded_lrs, sweep.losses, significant):
             return
         start, end_lr = sweep.num_iter, sweep.lr(sweep.num_iter - 1)
         sweep.extend(steps)

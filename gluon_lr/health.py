@@ -90,7 +90,7 @@ def _dead(shape, chance: float) -> bool:
 
 def review(lrs, losses, stop_reason: Optional[str] = None,
            chance: Optional[float] = None, planned: Optional[int] = None,
-           resumed: bool = False) -> Review:
+           resumed: bool = False, significant: Optional[float] = None) -> Review:
     """Judge a range test: diagnosis code, message, confidence, and whether to give a number.
 
     Parameters
@@ -110,10 +110,13 @@ def review(lrs, losses, stop_reason: Optional[str] = None,
     planned : int, optional
         The run's ``num_iter``: NaN/inf in the first half of a sweep, with no rise of the loss
         before it, gives no number at all (a divergence comes late and after a rise).
+    significant : float, optional
+        The bar for a measurable fall (:func:`gluon_lr.suggest.significance`; default
+        :data:`gluon_lr.suggest.SIGNIFICANT`).
     """
     non_finite = stop_reason == "non_finite"
     try:
-        shape = _suggest.CurveShape(lrs, losses)
+        shape = _suggest.CurveShape(lrs, losses, significant)
     except _suggest.NoSuggestion as err:
         if non_finite:
             return Review("non_finite", _non_finite_message(lrs, losses), "none", False)

@@ -57,7 +57,8 @@ class LRFinderResult:
         lrs_a, losses_a = _curve(lrs, losses)
         review = _health.review(lrs_a, losses_a, stop_reason, meta.get("chance_loss"),
                                 meta.get("num_iter"),
-                                bool(meta.get("resumed")) and not meta.get("state_reset"))
+                                bool(meta.get("resumed")) and not meta.get("state_reset"),
+                                _significant(meta))
         try:
             value: Optional[float] = _rule_answer(lrs_a, losses_a, suggest, meta)
             diagnosis = review.message
@@ -159,7 +160,7 @@ class LRFinderResult:
         if self.lr is None:
             return None
         try:
-            low, high = _suggest.suggested_range(self.lrs, self.losses)
+            low, high = _suggest.suggested_range(self.lrs, self.losses, _significant(self.meta))
         except _suggest.NoSuggestion:
             return None
         if self.rule == "auto":  # the plain-SGD factor may lift lr above the curve's "auto"
@@ -173,7 +174,7 @@ class LRFinderResult:
         if self.lr is None:
             return None
         try:
-            return _suggest.edge(self.lrs, self.losses)
+            return _suggest.edge(self.lrs, self.losses, _significant(self.meta))
         except _suggest.NoSuggestion:
             return None
 
@@ -361,11 +362,17 @@ def starting_at(schedule, start: Optional[int], at: int, total_steps: int,
 def _rule_answer(lrs, losses, rule: str, meta: Dict[str, Any]) -> float:
     """``rule``'s answer on the curve, ``"auto"`` moved for the optimizer the run recorded
     (plain SGD: no momentum lag in the curve); raises :class:`~gluon_lr.suggest.NoSuggestion`."""
-    value = _suggest.suggest(lrs, losses, rule)
+    value = _suggest.suggest(lrs, losses, rule, _significant(meta))
     if rule == "auto":
         value = _suggest.for_optimizer(value, lrs, losses, meta.get("optimizer"),
                                        meta.get("optimizer_params"))
     return value
+
+
+def _significant(meta: Dict[str, Any]) -> float:
+    """The bar for a measurable fall on this run's curve: lower for a net trained from scratch
+    than for a trainer that had already stepped (``meta["resumed"]``)."""
+    return _suggest.significance(bool(meta.get("resumed")))
 
 
 def _finite_or_none(v) -> Optional[float]:

@@ -231,8 +231,10 @@ OPEN_ENDED = ("the loss was still falling at the last learning rate tested: rais
 NEVER_DECREASED = "the loss never decreased: lower start_lr"
 
 # Tuned on the DESIGN half of benchmarks/suggestion_quality.py only (never on HELD_OUT).
-SIGNIFICANT = 5.5   # a fall counts when the curve smoothed over 20 % of its points falls this
-                    # many noise units (pure noise: 99 % of curves stay below 5.5)
+SIGNIFICANT = 4.0   # a fall counts when the curve smoothed over 20 % of its points falls this
+                    # many noise units, for a net trained from scratch (round 6, FRESH5);
+SIGNIFICANT_RESUMED = 5.5  # for a trainer that had already stepped (pure noise: 99 % of curves
+                    # stay below 5.5; a resumed net may well have nothing left to fall)
 WINDOW = 0.08       # the centred smoother spans this share of the points
 BOTTOM_WINDOW = 0.16  # "auto" reads the minimum on a curve smoothed over this share
 NOISE_UNITS = 3.0   # bumps smaller than this many noise units of the smoothed curve are noise
@@ -253,7 +255,8 @@ class CurveShape:
     its noise but then blows up keeps ``descent = False`` and records where it blew up.
     """
 
-    def __init__(self, lrs, losses):
+    def __init__(self, lrs, losses, significant: Optional[float] = None):
+        self.significant = SIGNIFICANT if significant is None else float(significant)
         x, y = usable_points(lrs, losses)
         if x.size < MIN_POINTS:
             raise NoSuggestion(_too_short(x.size))
@@ -286,6 +289,12 @@ class CurveShape:
             if i_up is None or i_up < 3:
                 raise NoSuggestion(FLAT)
             self.descent, self.i_blowup = False, i_up
+        elif (self.significant < SIGNIFICANT_RESUMED and not self._significant(SIGNIFICANT_RESUMED)
+              and self._blowup_after_flat() is None):
+            # A fall that only the lower bar sees, on a curve that never blows up: the sweep
+            # did not reach the rates that matter (pure noise clears the lower bar in about 7
+            # of 100 sweeps, the higher one in 1).
+            raise NoSuggestion(FLAT)
         elif self.i_min < 3:
             raise NoSuggestion("the loss diverged almost at once: lower start_lr")
         # Still falling at the end: the test never found where the loss turns up.
@@ -300,11 +309,14 @@ class CurveShape:
         """The curve smoothed over 20 % of its points, where a coherent change survives and
         point-to-point noise does not, and the least change on it that is not noise."""
         window = max(3, int(round(self.raw.size * 0.2)) | 1)
-        return centered_smooth(self.raw, window), SIGNIFICANT * self.noise / math.sqrt(window)
+        return centered_smooth(self.raw, window), self.significant * self.noise / math.sqrt(window)
 
-    def _significant(self) -> bool:
-        """Did the loss fall by more than noise (on :attr:`_coherent`'s curve)?"""
+    def _significant(self, bar: Optional[float] = None) -> bool:
+        """Did the loss fall by more than noise (on :attr:`_coherent`'s curve)? ``bar``: in
+        noise units instead of :attr:`significant`."""
         wide, least = self._coherent
+        if bar is not None:
+            least *= bar / self.significant
         i = int(np.argmin(wide))
         return float(wide[:i + 1].max() - wide[i]) >= least
 
@@ -382,7 +394,15 @@ class CurveShape:
         return a + int(np.argmin(_slope(self.lrs[a:b], self.smooth[a:b], self.linear)))
 
 
-def auto(lrs, losses) -> float:
+def significance(resumed: bool) -> float:
+    """The bar :class:`CurveShape` sets for a fall of the loss: :data:`SIGNIFICANT` noise
+    units for a range test of a net trained from scratch, :data:`SIGNIFICANT_RESUMED` for one
+    whose trainer had already stepped (``meta["resumed"]``), where a small dip is more often
+    noise than the start of a descent."""
+    return SIGNIFICANT_RESUMED if resumed else SIGNIFICANT
+
+
+def auto(lrs, losses, significant: Optional[float] = None) -> float:
     """gluon_lr's default rule: a point of the descent that leads into the minimum.
 
     1. The curve is smoothed without lag (centred running median, then mean), so its minimum
@@ -399,9 +419,10 @@ def auto(lrs, losses) -> float:
     next, unlike the steepest point (one noisy slope) that the rule used before; the
     constants were chosen on the DESIGN half of ``benchmarks/suggestion_quality.py``. When the loss is still falling at
     ``end_lr`` the answer is ``lr_level``; when it never fell measurably but blew up, a tenth
-    of where it blew up (see :func:`diagnose`).
+    of where it blew up (see :func:`diagnose`). ``significant``: the bar for a measurable fall
+    (default :data:`SIGNIFICANT`; see :func:`significance`).
     """
-    shape = CurveShape(lrs, losses)
+    shape = CurveShape(lrs, losses, significant)
     x = shape.lrs
     if not shape.descent:
         return float(max(x[shape.i_blowup] / 10.0, x[0]))
@@ -413,20 +434,21 @@ def auto(lrs, losses) -> float:
     return float(min(max(lr, x[0]), lr_min))
 
 
-def suggested_range(lrs, losses) -> Tuple[float, float]:
+def suggested_range(lrs, losses, significant: Optional[float] = None) -> Tuple[float, float]:
     """``(low, high)``: where the loss falls steadily (Smith's bounds for cyclical schedules).
 
     ``high`` is the learning rate of the smoothed minimum divided by sqrt(2) (or by nothing when
     the curve is still falling at its end), and never below ``"auto"``; ``low`` is
     where the descent into the minimum has made a tenth of its drop, and at most ``high / 4``.
+    ``significant`` as in :func:`auto`.
     """
-    shape = CurveShape(lrs, losses)
+    shape = CurveShape(lrs, losses, significant)
     x, s = shape.lrs, shape.smooth
     if not shape.descent:
         high = float(x[shape.i_blowup]) / 4.0
         return max(high / 10.0, float(x[0])), max(high, float(x[0]))
     high = float(x[shape.i_min]) if shape.open_ended else float(x[shape.i_min]) / math.sqrt(2)
-    high = max(high, auto(lrs, losses))
+    high = max(high, auto(lrs, losses, significant))
     target = s[shape.i_start] - 0.1 * shape.drop
     below = shape.i_start + np.nonzero(s[shape.i_start:shape.i_min + 1] <= target)[0]
     low = float(x[below[0]]) if below.size else float(x[shape.i_start])
@@ -434,30 +456,32 @@ def suggested_range(lrs, losses) -> Tuple[float, float]:
     return low, max(high, low)
 
 
-def edge(lrs, losses) -> float:
+def edge(lrs, losses, significant: Optional[float] = None) -> float:
     """The learning rate where the lag-free smoothed loss is lowest: beyond it the loss turns up.
 
     Smith's upper bound for one-cycle training. For a curve still falling at its end, the last
     learning rate tested; for one that never fell measurably, a quarter of where it blew up.
+    ``significant`` as in :func:`auto`.
     """
-    shape = CurveShape(lrs, losses)
+    shape = CurveShape(lrs, losses, significant)
     if not shape.descent:
         return max(float(shape.lrs[shape.i_blowup]) / 4.0, float(shape.lrs[0]))
     return float(shape.lrs[shape.i_min])
 
 
-def wants_higher_rates(lrs, losses) -> bool:
+def wants_higher_rates(lrs, losses, significant: Optional[float] = None) -> bool:
     """Whether the curve asks for a wider sweep: the loss is still falling at the last rate
     tested, or it hardly changed over the whole range (both diagnoses say "raise end_lr").
 
     A pure function of the recorded points; :meth:`gluon_lr.LRFinder.run` (``extend``) uses it
     to decide whether to carry on past ``end_lr``. Never when a recorded loss is not finite
-    (NaN or inf in the loss or the weights: going on would train on them).
+    (NaN or inf in the loss or the weights: going on would train on them). ``significant`` as
+    in :func:`auto`.
     """
     if not np.all(np.isfinite(np.asarray(losses, dtype=float))):
         return False
     try:
-        return bool(CurveShape(lrs, losses).open_ended)
+        return bool(CurveShape(lrs, losses, significant).open_ended)
     except NoSuggestion as e:
         return str(e) == FLAT
 
@@ -521,9 +545,11 @@ def check_rule_name(name: str) -> str:
     return name
 
 
-def suggest(lrs, losses, rule: str = "auto") -> float:
-    """Apply the rule called ``rule``; raises :class:`NoSuggestion` when it cannot answer."""
-    lr = RULES[check_rule_name(rule)](lrs, losses)
+def suggest(lrs, losses, rule: str = "auto", significant: Optional[float] = None) -> float:
+    """Apply the rule called ``rule``; raises :class:`NoSuggestion` when it cannot answer.
+    ``significant`` goes to ``"auto"`` (see :func:`auto`); the peers' rules do not use it."""
+    fn = RULES[check_rule_name(rule)]
+    lr = fn(lrs, losses, significant) if fn is auto else fn(lrs, losses)
     x, _ = usable_points(lrs, losses)
     # Never outside the tested range, whatever a rule computed.
     return float(min(max(lr, float(x.min())), float(x.max())))
