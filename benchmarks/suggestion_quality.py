@@ -89,9 +89,9 @@ POOLED_ROW = "auto x3, pooled when noisy"
 # of trainers that had not stepped (tasks without pretrain; the default row on the others).
 SIG4_ROW = "auto x3, significance 4 from scratch"
 SIG4 = 4.0
-# It met that criterion and is find_lr()'s default since round 6 (gluon_lr.suggest.SIGNIFICANT
-# 4.0 from scratch, SIGNIFICANT_RESUMED 5.5); the rows "auto x3", "auto x3, state kept" and
-# "auto x3, pooled when noisy" are computed with the bar before it, 5.5 for every net.
+# It met that criterion and is find_lr()'s default since round 6 (SIGNIFICANT_FROM_SCRATCH 4.0,
+# gluon_lr.suggest.SIGNIFICANT 5.5 for resumed trainers); the rows "auto x3", "auto x3, state
+# kept" and "auto x3, pooled when noisy" are computed with the bar before it, 5.5 for every net.
 BAR_BEFORE_ROUND_6 = 5.5
 # A user's own grid search of constant rates (row name, seeds it picks on): its pick trained
 # again with the seeds it did not see. The "best mean grid score" that regrets are measured
@@ -461,22 +461,23 @@ def range_tests(task, seeds, use_cache, repeats=1, state="fresh", pool=False,
                 significant=None):
     """{(seed, order_seed): (saved result dict, seconds)}: the regret runs and the spread runs.
     ``pool``: with :data:`gluon_lr.finder.POOL_NOISY` on (the FRESH4 candidate);
-    ``significant``: :data:`gluon_lr.suggest.SIGNIFICANT` replaced while the range tests run and
-    while their saved results are read back (the FRESH5 candidate)."""
+    ``significant``: :data:`gluon_lr.suggest.SIGNIFICANT_FROM_SCRATCH` replaced while the range
+    tests run and while their saved results are read back (the FRESH5 candidate; 5.5 for the
+    rows before it)."""
     import gluon_lr.suggest as suggest
     if significant is not None:
-        before = suggest.SIGNIFICANT
-        suggest.SIGNIFICANT = significant
+        before = suggest.SIGNIFICANT_FROM_SCRATCH
+        suggest.SIGNIFICANT_FROM_SCRATCH = significant
         try:
             return range_tests(task, seeds, use_cache, repeats, state, pool)
         finally:
-            suggest.SIGNIFICANT = before
+            suggest.SIGNIFICANT_FROM_SCRATCH = before
     import gluon_lr.finder as finder
     kind = "curves" if repeats == 1 else "curves-r{}".format(repeats)
     kind = kind if state == "fresh" else kind + "-" + state
     kind = kind + "-pooled" if pool else kind
-    if suggest.SIGNIFICANT != BAR_BEFORE_ROUND_6:  # caches made before round 6's lower bar
-        kind += "-sig{:g}".format(suggest.SIGNIFICANT)
+    if suggest.SIGNIFICANT_FROM_SCRATCH != BAR_BEFORE_ROUND_6:  # not cached before round 6
+        kind += "-sig{:g}".format(suggest.SIGNIFICANT_FROM_SCRATCH)
     cache = Cache(kind, task.name, use_cache, CURVES_VERSION)
     runs = [(s, s) for s in seeds] + [(0, k) for k in range(1, SPREAD_SEEDS)]
     changed = False
@@ -514,6 +515,12 @@ def _thirtieth(result):
     except NoSuggestion:
         return lr
     return lr if shape.descent else max(lr / 3.0, float(shape.lrs[0]))
+
+
+def _answer(result, rule):
+    """``rule``'s answer on a saved run: ``result.lr`` for the run's own rule (computed when it
+    was read back), else :meth:`~gluon_lr.LRFinderResult.suggestion`."""
+    return result.lr if rule == result.rule else result.suggestion(rule)
 
 
 def regret(task, best, score):
@@ -555,8 +562,7 @@ def evaluate(task, seeds, use_cache, rules=RULES):
         scores, lrs = [], []
         for s in seeds:
             result = source[(s, s)][0]
-            lr = _thirtieth(result) if r == THIRTIETH_ROW else (
-                result.lr if rule == result.rule else result.suggestion(rule))
+            lr = _thirtieth(result) if r == THIRTIETH_ROW else _answer(result, rule)
             lrs.append(lr)
             if lr is None:
                 scores.append(worst)
@@ -566,8 +572,10 @@ def evaluate(task, seeds, use_cache, rules=RULES):
                 trained.data[key] = task.train(s, lr)
                 trained.save()
             scores.append(trained.data[key])
+        # the answer computed when the run was read back (under its row's bar), as for the
+        # regret runs: suggestion() would recompute it with the library's current bar
         spread_lrs = [_thirtieth(source[(0, k)][0]) if r == THIRTIETH_ROW
-                      else source[(0, k)][0].suggestion(rule) for k in range(SPREAD_SEEDS)]
+                      else _answer(source[(0, k)][0], rule) for k in range(SPREAD_SEEDS)]
         rows[r] = {"regret": regret(task, best, statistics.mean(scores)), "lrs": lrs,
                    "spread": spread(spread_lrs), "spread_lrs": spread_lrs}
     table = [grid["scores"][str(lr)] for lr in GRID]

@@ -112,7 +112,7 @@ def review(lrs, losses, stop_reason: Optional[str] = None,
         before it, gives no number at all (a divergence comes late and after a rise).
     significant : float, optional
         The bar for a measurable fall (:func:`gluon_lr.suggest.significance`; default
-        :data:`gluon_lr.suggest.SIGNIFICANT`).
+        :data:`gluon_lr.suggest.SIGNIFICANT`, the pure rule's).
     """
     non_finite = stop_reason == "non_finite"
     try:

@@ -231,10 +231,11 @@ OPEN_ENDED = ("the loss was still falling at the last learning rate tested: rais
 NEVER_DECREASED = "the loss never decreased: lower start_lr"
 
 # Tuned on the DESIGN half of benchmarks/suggestion_quality.py only (never on HELD_OUT).
-SIGNIFICANT = 4.0   # a fall counts when the curve smoothed over 20 % of its points falls this
-                    # many noise units, for a net trained from scratch (round 6, FRESH5);
-SIGNIFICANT_RESUMED = 5.5  # for a trainer that had already stepped (pure noise: 99 % of curves
-                    # stay below 5.5; a resumed net may well have nothing left to fall)
+SIGNIFICANT = 5.5   # a fall counts when the curve smoothed over 20 % of its points falls this
+                    # many noise units (pure noise: 99 % of curves stay below 5.5); the pure
+                    # rule's bar, and a resumed trainer's (meta["resumed"])
+SIGNIFICANT_FROM_SCRATCH = 4.0  # find_lr()'s bar for a net trained from scratch (round 6,
+                    # adopted on FRESH5; pure noise clears it in about 7 of 100 sweeps)
 WINDOW = 0.08       # the centred smoother spans this share of the points
 BOTTOM_WINDOW = 0.16  # "auto" reads the minimum on a curve smoothed over this share
 NOISE_UNITS = 3.0   # bumps smaller than this many noise units of the smoothed curve are noise
@@ -289,12 +290,6 @@ class CurveShape:
             if i_up is None or i_up < 3:
                 raise NoSuggestion(FLAT)
             self.descent, self.i_blowup = False, i_up
-        elif (self.significant < SIGNIFICANT_RESUMED and not self._significant(SIGNIFICANT_RESUMED)
-              and self._blowup_after_flat() is None):
-            # A fall that only the lower bar sees, on a curve that never blows up: the sweep
-            # did not reach the rates that matter (pure noise clears the lower bar in about 7
-            # of 100 sweeps, the higher one in 1).
-            raise NoSuggestion(FLAT)
         elif self.i_min < 3:
             raise NoSuggestion("the loss diverged almost at once: lower start_lr")
         # Still falling at the end: the test never found where the loss turns up.
@@ -311,12 +306,9 @@ class CurveShape:
         window = max(3, int(round(self.raw.size * 0.2)) | 1)
         return centered_smooth(self.raw, window), self.significant * self.noise / math.sqrt(window)
 
-    def _significant(self, bar: Optional[float] = None) -> bool:
-        """Did the loss fall by more than noise (on :attr:`_coherent`'s curve)? ``bar``: in
-        noise units instead of :attr:`significant`."""
+    def _significant(self) -> bool:
+        """Did the loss fall by more than noise (on :attr:`_coherent`'s curve)?"""
         wide, least = self._coherent
-        if bar is not None:
-            least *= bar / self.significant
         i = int(np.argmin(wide))
         return float(wide[:i + 1].max() - wide[i]) >= least
 
@@ -395,11 +387,11 @@ class CurveShape:
 
 
 def significance(resumed: bool) -> float:
-    """The bar :class:`CurveShape` sets for a fall of the loss: :data:`SIGNIFICANT` noise
-    units for a range test of a net trained from scratch, :data:`SIGNIFICANT_RESUMED` for one
-    whose trainer had already stepped (``meta["resumed"]``), where a small dip is more often
-    noise than the start of a descent."""
-    return SIGNIFICANT_RESUMED if resumed else SIGNIFICANT
+    """The bar :class:`CurveShape` sets for a fall of the loss in a range test:
+    :data:`SIGNIFICANT_FROM_SCRATCH` noise units for a net trained from scratch, where the loss
+    is expected to fall somewhere in the sweep, :data:`SIGNIFICANT` for a trainer that had
+    already stepped (``meta["resumed"]``), where a small dip is more often noise."""
+    return SIGNIFICANT if resumed else SIGNIFICANT_FROM_SCRATCH
 
 
 def auto(lrs, losses, significant: Optional[float] = None) -> float:

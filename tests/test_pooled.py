@@ -68,7 +68,7 @@ def test_find_lr_pools_a_noisy_regression_by_default(monkeypatch):
     assert finder.POOL_NOISY  # adopted in round 6 (FRESH4)
     import gluon_lr.suggest
     # the bar before round 6: at the lower one this curve is not noisy (test_significance.py)
-    monkeypatch.setattr(gluon_lr.suggest, "SIGNIFICANT", 5.5)
+    monkeypatch.setattr(gluon_lr.suggest, "SIGNIFICANT_FROM_SCRATCH", 5.5)
     monkeypatch.setattr(finder, "POOL_NOISY", False)
     plain = _noise_regression()
     assert plain.diagnosis_code == "noisy" and "pooled" not in plain.meta
@@ -95,7 +95,7 @@ def test_the_plot_and_the_cli_report_say_the_curve_is_a_mean(monkeypatch, capsys
     from gluon_lr.cli import _report
     import gluon_lr.suggest
     monkeypatch.setattr(finder, "POOL_NOISY", True)
-    monkeypatch.setattr(gluon_lr.suggest, "SIGNIFICANT", 5.5)  # as above
+    monkeypatch.setattr(gluon_lr.suggest, "SIGNIFICANT_FROM_SCRATCH", 5.5)  # as above
     pooled = _noise_regression()
     ax = pooled.plot()
     assert "loss, mean of 3 sweeps" in [t.get_text() for t in ax.get_legend().get_texts()]
