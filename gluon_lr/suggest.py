@@ -234,8 +234,8 @@ NEVER_DECREASED = "the loss never decreased: lower start_lr"
 SIGNIFICANT = 5.5   # a fall counts when the curve smoothed over 20 % of its points falls this
                     # many noise units (pure noise: 99 % of curves stay below 5.5); the pure
                     # rule's bar, and a resumed trainer's (meta["resumed"])
-SIGNIFICANT_FROM_SCRATCH = 4.0  # find_lr()'s bar for a net trained from scratch (round 6,
-                    # adopted on FRESH5; pure noise clears it in about 7 of 100 sweeps)
+SIGNIFICANT_FROM_SCRATCH = 4.0  # find_lr()'s bar for a net trained from scratch, on curves
+                    # that blow up (round 6, FRESH5); a flat curve keeps SIGNIFICANT
 WINDOW = 0.08       # the centred smoother spans this share of the points
 BOTTOM_WINDOW = 0.16  # "auto" reads the minimum on a curve smoothed over this share
 NOISE_UNITS = 3.0   # bumps smaller than this many noise units of the smoothed curve are noise
@@ -290,6 +290,12 @@ class CurveShape:
             if i_up is None or i_up < 3:
                 raise NoSuggestion(FLAT)
             self.descent, self.i_blowup = False, i_up
+        elif (self.significant < SIGNIFICANT and not self._significant(SIGNIFICANT)
+              and self._blowup_after_flat() is None):
+            # A fall that only the lower bar sees, on a curve that never blows up, is flat as
+            # at the pure rule's bar (pure noise clears the lower bar in about 7 of 100
+            # sweeps): the lower bar only tells a descent from noise before a blow-up.
+            raise NoSuggestion(FLAT)
         elif self.i_min < 3:
             raise NoSuggestion("the loss diverged almost at once: lower start_lr")
         # Still falling at the end: the test never found where the loss turns up.
@@ -306,9 +312,12 @@ class CurveShape:
         window = max(3, int(round(self.raw.size * 0.2)) | 1)
         return centered_smooth(self.raw, window), self.significant * self.noise / math.sqrt(window)
 
-    def _significant(self) -> bool:
-        """Did the loss fall by more than noise (on :attr:`_coherent`'s curve)?"""
+    def _significant(self, bar: Optional[float] = None) -> bool:
+        """Did the loss fall by more than noise (on :attr:`_coherent`'s curve)? ``bar``: in
+        noise units instead of :attr:`significant`."""
         wide, least = self._coherent
+        if bar is not None:
+            least *= bar / self.significant
         i = int(np.argmin(wide))
         return float(wide[:i + 1].max() - wide[i]) >= least
 

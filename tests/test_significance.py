@@ -42,23 +42,20 @@ def test_from_scratch_a_small_fall_before_the_blow_up_is_a_descent_resumed_it_is
     assert scratch.suggested_range[1] < resumed.suggested_range[1]
 
 
-def test_pure_noise_clears_the_lower_bar_in_a_few_sweeps_in_a_hundred():
-    """The price of the lower bar, as documented: a flat curve from scratch gets a number in
-    about 7 of 100 single sweeps (1 in 100 at the pure rule's bar); the default three sweeps
-    need two of them to do so."""
+def test_pure_noise_that_never_blows_up_is_still_flat_at_the_lower_bar():
+    """Pure noise clears a bar of 4 in about 7 of 100 sweeps; a curve that never blows up
+    keeps the pure rule's bar, so a flat sweep still asks for a higher end_lr."""
     lrs = np.geomspace(1e-7, 1e-4, 100)
-    counts = {}
-    for bar in (4.0, 5.5):
-        answered = 0
-        for seed in range(200):
-            y = 2.3 + 0.01 * np.random.RandomState(seed).randn(100)
-            try:
-                S.auto(lrs, y, bar)
-                answered += 1
-            except S.NoSuggestion as err:
-                assert "hardly changed" in str(err) or "never decreased" in str(err)
-        counts[bar] = answered
-    assert counts[5.5] <= 4 and 4 <= counts[4.0] <= 24
+    answered = 0
+    for seed in range(200):
+        y = 2.3 + 0.01 * np.random.RandomState(seed).randn(100)
+        try:
+            S.auto(lrs, y, 4.0)
+            answered += 1
+        except S.NoSuggestion as err:  # flat, or lowest by chance at its first point
+            assert "hardly changed" in str(err) or "never decreased" in str(err)
+    assert answered <= 4  # as at the pure rule's bar (about 1 in 100), not 7 in 100
     flat = 2.3 + 0.01 * np.random.RandomState(0).randn(100)
+    assert S.wants_higher_rates(lrs, flat, 4.0)
     with pytest.raises(S.NoSuggestion, match="hardly changed"):
-        S.auto(lrs, flat)  # the pure rule keeps the higher bar
+        S.auto(lrs, flat)
