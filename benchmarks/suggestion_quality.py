@@ -33,12 +33,15 @@ higher; if no FRESH4 range test takes the pooled path, the check says nothing an
 not adopted. It was met and the mean curve is the default since round 6 (row "auto x3, pooled when
 noisy"; "auto x3" is now the median run alone). FRESH5 (round 6, six nets trained from scratch)
 was committed before anything was trained on it, with the criterion for a lower significance bar
-(``gluon_lr.suggest.SIGNIFICANT`` 4 instead of 5.5) on range tests of trainers that had not
+(4 noise units instead of 5.5; ``gluon_lr.suggest.SIGNIFICANT_FROM_SCRATCH`` since it was
+adopted) on range tests of trainers that had not
 stepped (row "auto x3, significance 4 from scratch"; on resumed tasks it is the default row): on
 FRESH5 that row must have a lower mean extra MSE over the regression tasks than "auto x3, pooled
 when noisy", a worst no more than 2 percentage points higher, and a mean regret over the
 classification tasks no more than 0.1 points higher; if no FRESH5 answer changes, the check says
-nothing and the change is not adopted. All are printed.
+nothing and the change is not adopted. It was met (11.12 against 11.14 %) and the bar is the
+default since round 6, with a curve that never blows up still read at 5.5 (see the README). All
+are printed.
 
     python benchmarks/suggestion_quality.py                    # every task
     python benchmarks/suggestion_quality.py --tasks design     # or held-out, fresh, ..., fresh5
