@@ -55,12 +55,14 @@ class LRFinderResult:
                  **meta):
         _suggest.check_rule_name(suggest)
         lrs_a, losses_a = _curve(lrs, losses)
+        # the bar for a measurable fall, fixed with the result (see gluon_lr.suggest.significance)
+        bar = self._bar = _significant(meta)
         review = _health.review(lrs_a, losses_a, stop_reason, meta.get("chance_loss"),
                                 meta.get("num_iter"),
                                 bool(meta.get("resumed")) and not meta.get("state_reset"),
-                                _significant(meta))
+                                bar)
         try:
-            value: Optional[float] = _rule_answer(lrs_a, losses_a, suggest, meta)
+            value: Optional[float] = _rule_answer(lrs_a, losses_a, suggest, meta, bar)
             diagnosis = review.message
         except _suggest.NoSuggestion as err:
             value, diagnosis = None, review.message or str(err)
@@ -145,7 +147,7 @@ class LRFinderResult:
         """
         rule = self.rule if rule is None else rule
         try:
-            return _rule_answer(self.lrs, self.losses, rule, self.meta)
+            return _rule_answer(self.lrs, self.losses, rule, self.meta, self._bar)
         except _suggest.NoSuggestion:
             return None
 
@@ -160,7 +162,7 @@ class LRFinderResult:
         if self.lr is None:
             return None
         try:
-            low, high = _suggest.suggested_range(self.lrs, self.losses, _significant(self.meta))
+            low, high = _suggest.suggested_range(self.lrs, self.losses, self._bar)
         except _suggest.NoSuggestion:
             return None
         if self.rule == "auto":  # the plain-SGD factor may lift lr above the curve's "auto"
@@ -174,7 +176,7 @@ class LRFinderResult:
         if self.lr is None:
             return None
         try:
-            return _suggest.edge(self.lrs, self.losses, _significant(self.meta))
+            return _suggest.edge(self.lrs, self.losses, self._bar)
         except _suggest.NoSuggestion:
             return None
 
@@ -216,8 +218,18 @@ class LRFinderResult:
             raise ValueError("meta may not hold {!r}".format(clash[0]))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            return cls(lrs, losses, stop_reason=stop_reason, smoothing=float(smoothing),
-                       suggest=rule, **meta)
+            result = cls(lrs, losses, stop_reason=stop_reason, smoothing=float(smoothing),
+                         suggest=rule, **meta)
+        saved = d.get("lr")
+        if (isinstance(saved, (int, float)) and not isinstance(saved, bool)
+                and math.isfinite(saved) and saved > 0
+                and (result.lr is None or not math.isclose(result.lr, saved, rel_tol=1e-6))):
+            warnings.warn("this result was saved with lr={:.3g}; read with the current rules "
+                          "its curve gives {}: a rule changed since it was saved (see the "
+                          "README, 'How the suggestion is made')".format(
+                              saved, "no suggestion" if result.lr is None
+                              else "lr={:.3g}".format(result.lr)), UserWarning, stacklevel=2)
+        return result
 
     def to_json(self, path: Optional[str] = None) -> str:
         """The result as JSON text; also written to ``path`` when given."""
@@ -359,13 +371,13 @@ def starting_at(schedule, start: Optional[int], at: int, total_steps: int,
     return shifted
 
 
-def _rule_answer(lrs, losses, rule: str, meta: Dict[str, Any]) -> float:
+def _rule_answer(lrs, losses, rule: str, meta: Dict[str, Any], bar: float) -> float:
     """``rule``'s answer on the curve, ``"auto"`` moved for the optimizer the run recorded
     (plain SGD: no momentum lag in the curve); raises :class:`~gluon_lr.suggest.NoSuggestion`."""
-    value = _suggest.suggest(lrs, losses, rule, _significant(meta))
+    value = _suggest.suggest(lrs, losses, rule, bar)
     if rule == "auto":
         value = _suggest.for_optimizer(value, lrs, losses, meta.get("optimizer"),
-                                       meta.get("optimizer_params"))
+                                       meta.get("optimizer_params"), bar)
     return value
 
 

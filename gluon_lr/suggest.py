@@ -254,10 +254,15 @@ class CurveShape:
 
     Raises :class:`NoSuggestion` for curves with no usable descent. A curve that is flat within
     its noise but then blows up keeps ``descent = False`` and records where it blew up.
+
+    ``significant`` (attribute :attr:`significant`) is the bar for a measurable fall, in noise
+    units of the curve smoothed over a fifth of its points: default :data:`SIGNIFICANT`; see
+    :func:`significance`. A fall that only a bar below :data:`SIGNIFICANT` sees, on a curve
+    that never blows up, is flat.
     """
 
     def __init__(self, lrs, losses, significant: Optional[float] = None):
-        self.significant = SIGNIFICANT if significant is None else float(significant)
+        self.significant = check_significant(significant)
         x, y = usable_points(lrs, losses)
         if x.size < MIN_POINTS:
             raise NoSuggestion(_too_short(x.size))
@@ -291,7 +296,7 @@ class CurveShape:
                 raise NoSuggestion(FLAT)
             self.descent, self.i_blowup = False, i_up
         elif (self.significant < SIGNIFICANT and not self._significant(SIGNIFICANT)
-              and self._blowup_after_flat() is None):
+              and (self._blowup_after_flat() or 0) < 3):
             # A fall that only the lower bar sees, on a curve that never blows up, is flat as
             # at the pure rule's bar (pure noise clears the lower bar in about 7 of 100
             # sweeps): the lower bar only tells a descent from noise before a blow-up.
@@ -396,11 +401,33 @@ class CurveShape:
 
 
 def significance(resumed: bool) -> float:
-    """The bar :class:`CurveShape` sets for a fall of the loss in a range test:
-    :data:`SIGNIFICANT_FROM_SCRATCH` noise units for a net trained from scratch, where the loss
-    is expected to fall somewhere in the sweep, :data:`SIGNIFICANT` for a trainer that had
-    already stepped (``meta["resumed"]``), where a small dip is more often noise."""
+    """The bar :class:`CurveShape` sets for a fall of the loss in a range test.
+
+    Parameters
+    ----------
+    resumed : bool
+        Whether the trainer had already stepped before the range test (``meta["resumed"]``).
+
+    Returns
+    -------
+    float
+        :data:`SIGNIFICANT_FROM_SCRATCH` noise units for a net trained from scratch, where the
+        loss is expected to fall somewhere in the sweep; :data:`SIGNIFICANT` for a resumed
+        trainer, where a small dip is more often noise.
+    """
     return SIGNIFICANT if resumed else SIGNIFICANT_FROM_SCRATCH
+
+
+def check_significant(value) -> float:
+    """``value`` as a float bar (None: :data:`SIGNIFICANT`); a TypeError or ValueError naming
+    it unless it is a finite number > 0."""
+    if value is None:
+        return float(SIGNIFICANT)
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError("significant must be a number, got {!r}".format(value))
+    if not math.isfinite(float(value)) or float(value) <= 0:
+        raise ValueError("significant must be a finite number > 0, got {!r}".format(value))
+    return float(value)
 
 
 def auto(lrs, losses, significant: Optional[float] = None) -> float:
@@ -519,13 +546,14 @@ def optimizer_factor(optimizer: Optional[str], params: Optional[Dict] = None) ->
 
 
 def for_optimizer(lr: float, lrs, losses, optimizer: Optional[str],
-                  params: Optional[Dict] = None) -> float:
+                  params: Optional[Dict] = None, significant: Optional[float] = None) -> float:
     """``lr`` (an ``"auto"`` answer on this curve) times :func:`optimizer_factor`, at most
-    :func:`edge`: what ``result.lr`` is for a run that recorded its optimizer."""
+    :func:`edge` (read with the same bar, ``significant``): what ``result.lr`` is for a run
+    that recorded its optimizer."""
     factor = optimizer_factor(optimizer, params)
     if factor == 1.0:
         return lr
-    return float(max(min(lr * factor, edge(lrs, losses)), lr))
+    return float(max(min(lr * factor, edge(lrs, losses, significant)), lr))
 
 
 RuleFn = Callable[[Sequence[float], Sequence[float]], float]

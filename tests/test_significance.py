@@ -59,3 +59,60 @@ def test_pure_noise_that_never_blows_up_is_still_flat_at_the_lower_bar():
     assert S.wants_higher_rates(lrs, flat, 4.0)
     with pytest.raises(S.NoSuggestion, match="hardly changed"):
         S.auto(lrs, flat)
+
+
+# ---- found by a red-team pass (round 6) -----------------------------------------------------
+def test_plain_sgd_reads_its_cap_with_the_same_bar():
+    """The plain-SGD factor is capped at edge(), which must be read at the result's bar: at
+    5.5 it fell at another point (lr above edge_lr) or failed (no answer, code 'ok')."""
+    for seed in (13, 20, 24, 26, 27):
+        lrs, y = _dip_then_blowup(seed)
+        r = _result(lrs, y, resumed=False, optimizer="sgd", optimizer_params={"momentum": 0.0})
+        assert r.lr is not None and r.diagnosis_code == "ok"
+        assert r.lr <= r.edge_lr * (1 + 1e-9)
+        assert r.suggestion("auto") == pytest.approx(r.lr)
+
+
+def test_a_high_start_on_flat_noise_is_not_a_blow_up():
+    lrs = np.geomspace(1e-7, 1e-4, 30)
+    for seed in range(40):
+        y = 1.0 + 0.01 * np.random.RandomState(seed).randn(30)
+        y[:2] += 0.06  # the first two losses high: a start, not a blow-up
+        try:
+            S.CurveShape(lrs, y, 5.5)
+        except S.NoSuggestion as err:
+            if "hardly changed" not in str(err):
+                continue
+            with pytest.raises(S.NoSuggestion, match="hardly changed"):
+                S.CurveShape(lrs, y, 4.0)  # flat at the higher bar: flat at the lower one
+            assert S.wants_higher_rates(lrs, y, 4.0)
+
+
+def test_a_result_saved_under_other_rules_warns_when_its_answer_changes():
+    lrs, y = _dip_then_blowup()
+    saved = _result(lrs, y, resumed=False).to_dict()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        LRFinderResult.from_dict(saved)  # the same rules: silent
+    saved["lr"] = 0.475  # what the rules before round 6 answered on this curve
+    with pytest.warns(UserWarning, match=r"saved with lr=0.475; .* gives lr=0.00"):
+        again = LRFinderResult.from_dict(saved)
+    assert again.lr == pytest.approx(S.auto(lrs, y, 4.0))
+
+
+@pytest.mark.parametrize("bad, error", [(0, ValueError), (-1.0, ValueError),
+                                        (float("nan"), ValueError), (float("inf"), ValueError),
+                                        (True, TypeError), ("4", TypeError)])
+def test_a_bad_bar_is_refused_by_name(bad, error):
+    lrs, y = _dip_then_blowup()
+    with pytest.raises(error, match="significant must be"):
+        S.auto(lrs, y, bad)
+
+
+def test_the_bar_is_fixed_when_the_result_is_built(monkeypatch):
+    lrs, y = _dip_then_blowup()
+    r = _result(lrs, y, resumed=False)
+    monkeypatch.setattr(S, "SIGNIFICANT_FROM_SCRATCH", 5.5)
+    assert r.suggestion("auto") == pytest.approx(r.lr)
+    low, high = r.suggested_range
+    assert low <= r.lr <= high and r.lr <= r.edge_lr
