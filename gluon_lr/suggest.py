@@ -18,6 +18,7 @@ from typing import Callable, Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
+from .schedules.base import check_positive
 from .stopping import LRFinderStoppingCriteria
 
 MIN_POINTS = 8
@@ -421,13 +422,7 @@ def significance(resumed: bool) -> float:
 def check_significant(value) -> float:
     """``value`` as a float bar (None: :data:`SIGNIFICANT`); a TypeError or ValueError naming
     it unless it is a finite number > 0."""
-    if value is None:
-        return float(SIGNIFICANT)
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError("significant must be a number, got {!r}".format(value))
-    if not math.isfinite(float(value)) or float(value) <= 0:
-        raise ValueError("significant must be a finite number > 0, got {!r}".format(value))
-    return float(value)
+    return float(SIGNIFICANT) if value is None else check_positive("significant", value)
 
 
 def auto(lrs, losses, significant: Optional[float] = None) -> float:
