@@ -1,7 +1,7 @@
 """Which schedule, at what peak, for a budget: how close does one range test get to a grid search?
 
-Per task (``schedule_tasks.py``: 4 DESIGN, 4 HELD-OUT, and 4 + 4 + 4 FRESH and 6 + 6
-FRESH4/FRESH5 tasks added later as blind tests; tiny MLPs on digits, breast cancer, MNIST-5k, and regressions on
+Per task (``schedule_tasks.py``: 4 DESIGN, 4 HELD-OUT, and 4 + 4 + 4 FRESH and 6 + 6 + 6
+FRESH4/FRESH5/FRESH6 tasks added later as blind tests; tiny MLPs on digits, breast cancer, MNIST-5k, and regressions on
 diabetes, breast cancer radius and generated Friedman #1-#3 data), the ground truth is every shape in
 {constant, one_cycle, linear, cosine, wsd, triangular} trained at every peak of a 23-point
 quarter-decade grid (1e-4 .. 10**1.5) for the full budget T, with 3 seeds (same initialisation
@@ -12,8 +12,9 @@ and batch order per seed across all runs). Scores are validation accuracy in per
 - ``result.schedule(name, T)`` for each shape: regret against that shape's best grid peak;
 - ``learner.compare_schedules(result, total_steps=T, val_data=...)``: the pick trained for T,
   its regret against the joint best, and its extra cost in steps as a multiple of T; next to
-  it the previous design, ``probe=False`` (a race of 1/3, 1 and 3 x the auto peak, each at
-  most 2 x ``edge_lr``);
+  it round 4's probe (``gluon_lr.compare.PROBE_RAISE = 1``: one constant run at the auto peak
+  that can only lower it; the default until round 7) and the older design, ``probe=False``
+  (a race of 1/3, 1 and 3 x the auto peak, each at most 2 x ``edge_lr``);
 - the best constant rate of the 23-point grid (23 full trainings) next to the recommendation;
   that "best of the grid", like the joint best, is picked and scored on the same runs, so it
   is a maximum over noisy means (the winner's curse);
@@ -196,7 +197,7 @@ def evaluate(name, gt, compare=True, lr_free=()):
         "every shape, 2 seeds": joint - deployed_grid_search(every, 2)}
     named = {s: [] for s in SHAPES}
     auto, auto_names, cmp_scores, cmp_cost, cmp_names = [], [], [], [], []
-    race_scores = []
+    race_scores, probe4_scores = [], []
     for i, seed in enumerate(gt["seeds"]):
         result = LRFinderResult.from_dict(gt["results"][i])
         for s in SHAPES:
@@ -217,7 +218,19 @@ def evaluate(name, gt, compare=True, lr_free=()):
             cmp_cost.append(c.steps / T)
             cmp_names.append(c.best_name + ("*" if c.probe and c.probe["over_training"]
                                             else ""))
-            # the previous design, side by side: a race of 1/3, 1, 3 x the auto peak
+            # round 4's probe, side by side: one constant run that can only lower the peak
+            import gluon_lr.compare as compare_module
+            saved, compare_module.PROBE_RAISE = compare_module.PROBE_RAISE, 1.0
+            try:
+                lrn = learner(name, seed)
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    c4 = lrn.compare_schedules(result, total_steps=T,
+                                               val_data=(Xva.asnumpy(), yva), seed=seed)
+            finally:
+                compare_module.PROBE_RAISE = saved
+            probe4_scores.append(train(name, seed, c4.best)[0])
+            # the older design, side by side: a race of 1/3, 1, 3 x the auto peak
             lrn = learner(name, seed)
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
@@ -235,6 +248,7 @@ def evaluate(name, gt, compare=True, lr_free=()):
         out["compare_cost"] = statistics.mean(cmp_cost)
         out["compare_names"] = cmp_names
         out["race_regret"] = joint - statistics.mean(race_scores)
+        out["probe4_regret"] = joint - statistics.mean(probe4_scores)
     for label, optimizer, params in lr_free:
         from gluon_lr.schedules import Cosine
         runs = [train(name, seed, Cosine(1.0, 0.0, T), optimizer, params)[0]
@@ -267,6 +281,7 @@ def report(rows, compare):
         if compare:
             head += ["compare_schedules regret", "its extra cost (x T)",
                      "its picks (* over-training probe fired)",
+                     "round-4 probe (PROBE_RAISE = 1) regret",
                      "race of peaks (probe=False) regret"]
         head += ["random pick regret"]
         head += ["grid search regret: {} ({} runs)".format(k, n) for k, n in GRID_SEARCHES]
@@ -280,7 +295,8 @@ def report(rows, compare):
                      fmt(r["auto_regret"])]
             if compare:
                 cells += [fmt(r["compare_regret"]), fmt(r["compare_cost"]),
-                          ",".join(r["compare_names"]), fmt(r["race_regret"])]
+                          ",".join(r["compare_names"]), fmt(r["probe4_regret"]),
+                          fmt(r["race_regret"])]
             cells += [fmt(r["random_regret"])]
             cells += [fmt(r["grid_search"][k]) for k, _ in GRID_SEARCHES]
             cells += [fmt(r["lr_free"][k]) for k in lf]
@@ -294,10 +310,13 @@ def report(rows, compare):
                   mean(r["random_regret"] for r in part)))
         if compare:
             print("{}: compare_schedules regret mean {:.2f}, worst {:.2f}, extra cost {:.2f} x T;"
+                  " round-4 probe (PROBE_RAISE = 1) mean {:.2f}, worst {:.2f};"
                   " race of peaks (probe=False) regret mean {:.2f}".format(
                       half, mean(r["compare_regret"] for r in part),
                       max(r["compare_regret"] for r in part),
                       mean(r["compare_cost"] for r in part),
+                      mean(r["probe4_regret"] for r in part),
+                      max(r["probe4_regret"] for r in part),
                       mean(r["race_regret"] for r in part)))
         print("{}: a grid search, its pick trained again with a new seed: regret mean {}".format(
             half, ", ".join("{:.2f} ({}, {} runs)".format(

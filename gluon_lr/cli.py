@@ -549,18 +549,27 @@ def _cmd_find(args) -> int:
 
 # Measured by benchmarks/schedule_quality.py (README, "Choosing the schedule for a budget").
 COMPARE_CAVEAT = ("caveat: measured in benchmarks/schedule_quality.py (README); the probe "
-                  "lowers the peak only when validation clearly got worse, and a race keeps "
-                  "schedule('auto') unless a challenger wins by the margin")
+                  "lowers the peak when validation clearly got worse and raises it when a "
+                  "higher constant rate scored as well (or the validation loss still fell), "
+                  "and a race keeps schedule('auto') unless a challenger wins by the margin")
 
 
 def _evidence(comparison, n_val: int) -> str:
     """How far the pick is ahead of the runner-up, next to the validation noise."""
+    from . import compare
     probe = getattr(comparison, "probe", None)
     if probe is not None:
-        return "a {}-step constant run at {:.3g} scored best on {} held-out samples around " \
+        text = "a {}-step constant run at {:.3g} scored best on {} held-out samples around " \
                "step {}; its last window was {:.3g} {} worse".format(
                    probe["steps"], probe["peak"], n_val, probe["best_step"], probe["drop"],
                    "accuracy points" if comparison.select == "accuracy" else "(relative loss)")
+        if probe.get("base_final") is not None:
+            text += "; its last {} scores averaged {:.4g} against {:.4g} at {:.3g}".format(
+                compare.PROBE_WINDOW, probe["final"], probe["base_final"], probe["base"]["peak"])
+        elif probe.get("improvement") is not None:
+            text += "; its validation loss fell {:.1%} over its second half".format(
+                probe["improvement"])
+        return text
     rows = [r for r in comparison.table() if r["rungs"] == max(
         x["rungs"] for x in comparison.table())]
     if len(rows) < 2:

@@ -153,10 +153,14 @@ def test_find_compare_schedules(tmp_path, capsys):
     assert "evidence: " in text and "held-out samples" in text
     assert "caveat: " in text and "schedule_quality.py" in text
     doc = json.loads((out / "compare.json").read_text())
-    # the default comparison is the over-training probe: its curve, no race
+    # the default comparison is the probe: two constant runs (digits: ranked by accuracy),
+    # their curves, no race
     probe = doc["probe"]
-    assert doc["table"] == [] and probe["steps"] == doc["steps"] and len(probe["curve"]) >= 10
+    assert doc["table"] == [] and len(probe["curve"]) >= 10
+    assert probe["base"] is not None and 2 * probe["steps"] == doc["steps"]
     assert "evidence: a {}-step constant run at".format(probe["steps"]) in text
+    if not probe["over_training"]:
+        assert "scores averaged" in text and "against" in text
     assert "choice: " + doc["reason"] in text
     from gluon_lr.recommend import AUTO_SHAPE
     assert doc["best"].startswith(doc["reason"] and AUTO_SHAPE + "@")

@@ -137,20 +137,22 @@ def test_bad_input_fails_before_training(setup, kwargs, exc, match):
     assert_same(before, capture(learner.net, learner.trainer))
 
 
-def test_probe_keeps_auto_while_validation_improves():
+def test_round4_probe_keeps_auto_while_validation_improves(monkeypatch):
+    import gluon_lr.compare as compare
+    monkeypatch.setattr(compare, "PROBE_RAISE", 1.0)  # round 4: the probe can only lower
     X, y = make_data(n=176)  # one distribution: train on 128, validate on 48
     learner = Learner(make_net(), (X[:128], y[:128]), optimizer="adam", batch_size=16)
     result = learner.find_lr(start_lr=1e-4, end_lr=10.0, num_iter=40, progress=False)
     cmp = learner.compare_schedules(result, total_steps=160, val_data=(X[128:], y[128:]), seed=0)
     probe = cmp.probe
     assert probe["peak"] == pytest.approx(cmp.auto.max_value()) and probe["factor"] == 1.0
-    assert not probe["over_training"] and cmp.kept_auto and cmp.best == cmp.auto
+    assert probe["base"] is None and cmp.steps == probe["steps"] == 80
+    assert not probe["over_training"] and not probe["raised"]
+    assert cmp.kept_auto and cmp.best == cmp.auto
     assert cmp.reason.endswith("; kept schedule('auto')")
 
 
-def test_probe_raises_the_peak_while_validation_improves(monkeypatch):
-    import gluon_lr.compare as compare
-    monkeypatch.setattr(compare, "PROBE_RAISE", 2 ** 0.5)
+def test_accuracy_probe_races_the_auto_peak_against_twice_it():
     X, y = make_data(n=176)  # one distribution: train on 128, validate on 48
     learner = Learner(make_net(), (X[:128], y[:128]), optimizer="adam", batch_size=16)
     result = learner.find_lr(start_lr=1e-4, end_lr=10.0, num_iter=40, progress=False)
@@ -162,26 +164,96 @@ def test_probe_raises_the_peak_while_validation_improves(monkeypatch):
     assert_same(before, capture(learner.net, learner.trainer))
     probe = cmp.probe
     auto = result.schedule("auto", 160, steps_per_epoch=learner.steps_per_epoch)
-    # the whole budget goes to one constant run at 1.41 x the auto peak, scored every 2 of 80
-    assert cmp.steps == probe["steps"] == 80 and cmp.history == {} and cmp.table() == []
-    assert probe["peak"] == pytest.approx(2 ** 0.5 * auto.max_value())
-    assert probe["factor"] == pytest.approx(2 ** 0.5)
-    assert [c["steps"] for c in probe["curve"]] == list(range(2, 81, 2))
-    accuracy = [c["val_accuracy"] for c in probe["curve"]]
-    smooth = [np.mean(accuracy[j:j + 9]) for j in range(32)]
-    assert smooth[-1] >= max(smooth) - 2.0 and smooth[-1] > 85  # it learns, nothing over-trains
-    assert probe["drop"] == pytest.approx(max(smooth) - smooth[-1])
-    assert not probe["over_training"] and probe["scaled_peak"] == probe["peak"]
-    # so the auto shape is raised to the probe's peak, built for the whole budget
-    assert not cmp.kept_auto and cmp.best.name == auto.name
+    P = auto.max_value()
+    R = max(P, min(2 * P, 2 * result.edge_lr))
+    assert R > P
+    # the 80 extra steps go to two constant runs of 40 steps, at P and at R, 20 scores each
+    assert cmp.steps == 80 and cmp.history == {} and cmp.table() == []
+    assert probe["steps"] == probe["base"]["steps"] == 40
+    assert probe["peak"] == pytest.approx(R) and probe["base"]["peak"] == pytest.approx(P)
+    assert probe["factor"] == pytest.approx(R / P)
+    for run in (probe["curve"], probe["base"]["curve"]):
+        assert [c["steps"] for c in run] == list(range(2, 41, 2))
+    high = [c["val_accuracy"] for c in probe["curve"]]
+    base = [c["val_accuracy"] for c in probe["base"]["curve"]]
+    assert not probe["over_training"]
+    assert probe["final"] == pytest.approx(np.mean(high[-9:]))
+    assert probe["base_final"] == pytest.approx(np.mean(base[-9:]))
+    assert probe["raised"] is (probe["final"] >= probe["base_final"])
+    chosen = R if probe["raised"] else P
+    assert probe["scaled_peak"] == pytest.approx(chosen)
     from gluon_lr.recommend import build
-    assert cmp.best == build(auto.name, probe["peak"], 160, learner.steps_per_epoch)
-    assert cmp.best_name == "{}@{:.3g}".format(auto.name, probe["peak"])
-    assert cmp.reason.startswith("no over-training in a 80-step constant run at")
+    assert cmp.best == build(auto.name, chosen, 160, learner.steps_per_epoch)
+    assert cmp.kept_auto is (not probe["raised"])
+    assert cmp.reason.startswith("no over-training in a 40-step constant run at")
     doc = cmp.to_dict()
-    assert doc["probe"]["curve"] == probe["curve"] and doc["table"] == []
+    assert doc["probe"]["base"]["curve"] == probe["base"]["curve"] and doc["table"] == []
     ax = cmp.plot()
-    assert "probe: constant" in " ".join(t.get_text() for t in ax.get_legend().get_texts())
+    legend = " ".join(t.get_text() for t in ax.get_legend().get_texts())
+    assert "probe: constant" in legend and "(the auto peak)" in legend
+
+
+@pytest.mark.parametrize("case", ["higher_better", "higher_worse", "tie", "higher_overtrains"])
+def test_two_runs_pick_the_higher_peak_only_when_it_scores_as_well(case):
+    from gluon_lr.compare import _two_runs
+    from gluon_lr.schedules import Cosine
+    steps = list(range(5, 105, 5))  # 20 scores per run
+    base = [(s, 0.3, 80 + s / 10) for s in steps]  # rising to 90
+    if case == "higher_better":
+        high = [(s, 0.3, 81 + s / 10) for s in steps]
+    elif case == "higher_worse":
+        high = [(s, 0.3, 79 + s / 10) for s in steps]
+    elif case == "tie":
+        high = list(base)
+    else:  # best around step 25, then 8 points worse
+        high = [(s, 0.3, 90 - abs(s - 25) / 10) for s in steps]
+    auto = Cosine(0.1, 0.0, 400)
+    doc = _two_runs(base, high, "accuracy", 0.1, 0.2, auto, 400)
+    assert doc["base"]["peak"] == 0.1 and doc["peak"] == 0.2 and doc["steps"] == 100
+    if case == "higher_overtrains":
+        area = sum(auto(i) for i in range(1, 401)) / 0.1
+        assert doc["over_training"] and not doc["raised"]
+        assert doc["scaled_peak"] == pytest.approx(0.2 * doc["best_step"] / area)
+        assert doc["scaled_peak"] < 0.1 and "final" not in doc
+    else:
+        assert not doc["over_training"]
+        assert doc["raised"] is (case != "higher_worse")
+        assert doc["scaled_peak"] == (0.1 if case == "higher_worse" else 0.2)
+        assert doc["final"] == pytest.approx(np.mean([h[2] for h in high[-9:]]))
+        assert ("at least" if doc["raised"] else "below") in doc["reason"]
+
+
+@pytest.mark.parametrize("case", ["falling", "flat", "overtrains", "diverged"])
+def test_loss_probe_raises_the_peak_while_validation_still_falls(case):
+    from gluon_lr.compare import PROBE_IMPROVING, _overtraining, _still_improving
+    from gluon_lr.schedules import Cosine
+    steps = list(range(3, 123, 3))  # 40 scores
+    if case == "falling":  # 1.0 -> 0.61: about 20 % over the second half
+        loss = [1.0 - 0.0033 * s for s in steps]
+    elif case == "flat":  # 1 % over the second half
+        loss = [0.5 - 0.00005 * s for s in steps]
+    elif case == "overtrains":
+        loss = [0.5 + abs(s - 30) / 200 for s in steps]
+    else:
+        loss = [float("inf")] * 40
+    curve = [(s, l, None) for s, l in zip(steps, loss)]
+    doc = _overtraining(curve, "loss", 0.1, Cosine(0.1, 0.0, 240), 240)
+    _still_improving(doc, curve, 0.2)
+    if case == "falling":
+        assert doc["improvement"] > PROBE_IMPROVING and doc["raised"]
+        assert doc["scaled_peak"] == 0.2 and "still falling" in doc["reason"]
+    elif case == "flat":
+        assert 0 < doc["improvement"] < PROBE_IMPROVING and not doc["raised"]
+        assert doc["scaled_peak"] == 0.1
+    elif case == "overtrains":
+        assert doc["over_training"] and doc["improvement"] is None and not doc["raised"]
+        assert doc["scaled_peak"] < 0.1
+    else:
+        assert doc["improvement"] is None and doc["scaled_peak"] is None
+    # never raised above `higher`, and not when `higher` is the probe's own peak
+    doc = _overtraining(curve, "loss", 0.1, Cosine(0.1, 0.0, 240), 240)
+    _still_improving(doc, curve, 0.1)
+    assert not doc["raised"]
 
 
 def test_the_probe_peak_stays_below_twice_edge_lr(setup, monkeypatch):
