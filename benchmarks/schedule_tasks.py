@@ -173,6 +173,8 @@ FRESH5 = {
 #     ending at the middle of the run and the last window (still improving), else P.
 # Interpolated on the 32 seen tasks: mean regret 0.90 (worst 2.49) against 1.17 (4.32) for
 # round 4's probe and 1.29 (4.32) for schedule("auto"); no group worse by more than 0.02.
+# (As designed and as implemented, the "middle" window is the 9-score window centred on the
+# middle of the run, not the one ending there; the wording was corrected after the test.)
 # Decided before training: the candidate replaces round 4's probe as compare_schedules'
 # default only if, on these six tasks, its trained mean regret is lower than round 4's probe's
 # and its worst regret is not higher by more than 0.5 points. Both are reported either way.

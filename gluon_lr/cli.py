@@ -567,8 +567,9 @@ def _evidence(comparison, n_val: int) -> str:
             text += "; its last {} scores averaged {:.4g} against {:.4g} at {:.3g}".format(
                 compare.PROBE_WINDOW, probe["final"], probe["base_final"], probe["base"]["peak"])
         elif probe.get("improvement") is not None:
-            text += "; its validation loss fell {:.1%} over its second half".format(
-                probe["improvement"])
+            change = probe["improvement"]
+            text += "; its validation loss {} {:.1%} from the middle of the run to its " \
+                    "end".format("fell" if change >= 0 else "rose", abs(change))
         return text
     rows = [r for r in comparison.table() if r["rungs"] == max(
         x["rungs"] for x in comparison.table())]

@@ -18,7 +18,8 @@ held-out data, at ``P`` (the auto peak) and, for accuracy, at ``R`` = :data:`PRO
 - Ranked by validation loss: one run at ``P`` for all of the extra steps (``P x T / 2`` is
   the forward area of the whole cosine or linear decay from ``P``). Over-training, read as
   above, lowers the peak; a validation loss still falling by more than
-  :data:`PROBE_IMPROVING` over the second half of the run raises it to ``R``; otherwise ``P``.
+  :data:`PROBE_IMPROVING` from the middle of the run to its end raises it to ``R``; otherwise
+  ``P``.
 
 With ``PROBE_RAISE = 1`` it is round 4's probe: one run at ``P`` that can only lower the peak.
 
@@ -101,7 +102,7 @@ class ScheduleComparison:
         the auto peak (``peak``, ``steps``, ``curve``), and ``final`` / ``base_final`` the
         means of their last scores (unless over-training settled it); with one run,
         ``base`` is None and, ranked by loss, ``improvement`` is the relative fall of the
-        smoothed validation loss over the run's second half. The race's ``history`` is
+        smoothed validation loss from the middle of the run to its end. The race's ``history`` is
         empty then.
     """
 
@@ -169,11 +170,13 @@ class ScheduleComparison:
         return ax
 
     def to_dict(self) -> Dict[str, Any]:
-        return {"best": self.best_name, "best_schedule": repr(self.best),
+        """Everything shown by the report (JSON-safe: non-finite numbers as None)."""
+        from .result import _json_safe
+        return _json_safe({"best": self.best_name, "best_schedule": repr(self.best),
                 "auto_schedule": repr(self.auto), "kept_auto": self.kept_auto,
                 "reason": self.reason, "total_steps": self.total_steps, "steps": self.steps,
                 "seconds": self.seconds, "select": self.select, "history": self.history,
-                "table": self.table(), "probe": self.probe}
+                "table": self.table(), "probe": self.probe})
 
     def to_json(self, path: Optional[str] = None) -> str:
         text = json.dumps(self.to_dict(), indent=2)
@@ -261,7 +264,7 @@ def compare_schedules(learner, result, total_steps: Optional[int] = None, val_da
     """Spend at most ``budget x total_steps`` extra steps to improve on ``schedule("auto")``.
 
     By default (no ``candidates``) the ``floor(budget x total_steps)`` extra steps go to a
-    probe of constant-rate runs scored on ``val_data`` (40 scores in all), at ``P``, the auto
+    probe of constant-rate runs scored on ``val_data`` (about 40 scores in all), at ``P``, the auto
     peak, and at ``R`` = :data:`PROBE_RAISE` (2) x ``P``, at most ``2 x result.edge_lr`` and
     never below ``P``. A run *over-trains* when its score, smoothed over 9 evaluations, was
     best around step ``t*`` and the last window is worse by more than 2 accuracy points (or 3 %
@@ -273,7 +276,8 @@ def compare_schedules(learner, result, total_steps: Optional[int] = None, val_da
       at least that of the ``P`` run, else ``P``.
     - Ranked by loss (or with ``R`` = ``P``, or fewer than 20 steps): one run at ``P``. If it
       over-trains, its scaled peak; ranked by loss, ``R`` when the smoothed validation loss
-      fell by more than :data:`PROBE_IMPROVING` (5 %) over the run's second half; otherwise
+      fell by more than :data:`PROBE_IMPROVING` (5 %) from the middle of the run to its end
+      (9-score windows); otherwise
       ``P``.
 
     :attr:`ScheduleComparison.best` is the auto shape at that peak; it is
@@ -571,7 +575,22 @@ def _two_runs(base, high, select: str, peak: float, higher: float, auto,
     doc = _overtraining(high, select, higher, auto, total_steps)
     doc["base"] = {"peak": peak, "steps": base[-1][0], "curve": [
         {"steps": s, "val_loss": l, "val_accuracy": a} for s, l, a in base]}
-    if doc["over_training"] or doc["scaled_peak"] is None:
+    doc["final"] = doc["base_final"] = doc["improvement"] = None
+    w = min(PROBE_WINDOW, len(base), len(high))
+    if not any(math.isfinite(c[1]) for c in base):  # accuracy of NaN outputs means nothing
+        doc.update(over_training=False, scaled_peak=None, reason=(
+            "the validation loss of a {}-step constant run at the auto peak {:.3g} was never "
+            "finite: nothing to read".format(base[-1][0], peak)))
+        return doc
+    if doc["over_training"]:
+        if doc["scaled_peak"] > peak:  # a budget above about 0.75 x T: never above the auto peak
+            doc["scaled_peak"] = peak
+            doc["reason"] += "; at most the auto peak {:.3g}".format(peak)
+        return doc
+    if not all(math.isfinite(c[1]) for c in high[-w:]):
+        doc.update(scaled_peak=peak, reason=(
+            "the validation loss of a {}-step constant run at {:.3g} was not finite at its "
+            "end: peak {:.3g}, the auto peak".format(doc["steps"], higher, peak)))
         return doc
     lo, hi = (_smooth(_scores(c, select))[-1] for c in (base, high))
     doc["final"], doc["base_final"] = hi, lo
@@ -579,10 +598,10 @@ def _two_runs(base, high, select: str, peak: float, higher: float, auto,
     unit = "accuracy" if select == "accuracy" else "minus validation loss"
     doc["scaled_peak"] = higher if doc["raised"] else peak
     doc["reason"] = ("no over-training in a {}-step constant run at {:.3g}, whose last {} "
-                     "scores ({}) averaged {:.4g}, {} the {:.4g} of the same run at {:.3g}: "
-                     "peak {:.3g}".format(doc["steps"], higher, PROBE_WINDOW, unit, hi,
-                                          "at least" if doc["raised"] else "below", lo, peak,
-                                          doc["scaled_peak"]))
+                     "scores ({}) averaged {:.4g}, {} the {:.4g} of the run at {:.3g}: peak "
+                     "{:.3g}".format(doc["steps"], higher, w, unit, hi,
+                                     "at least" if doc["raised"] else "below", lo, peak,
+                                     doc["scaled_peak"]))
     return doc
 
 
@@ -590,10 +609,11 @@ def _still_improving(doc: Dict[str, Any], curve, higher: float) -> None:
     """Raise a loss-ranked probe's peak to ``higher`` while its validation loss still falls.
 
     Unless the probe over-trained or never scored, ``doc["improvement"]`` is the relative fall
-    of the smoothed validation loss from the window that ends at the middle of the run to the
-    last window; above :data:`PROBE_IMPROVING` the peak becomes ``higher``.
+    of the smoothed validation loss from the window of :data:`PROBE_WINDOW` scores centred on
+    the middle of the run (``len(smoothed) // 2 - 1``, as designed and tested) to the last
+    window; above :data:`PROBE_IMPROVING` the peak becomes ``higher``.
     """
-    doc["improvement"] = None
+    doc["improvement"] = doc["final"] = doc["base_final"] = None
     if doc["over_training"] or doc["scaled_peak"] is None:
         return
     smooth = _smooth(_scores(curve, "loss"))
@@ -604,8 +624,8 @@ def _still_improving(doc: Dict[str, Any], curve, higher: float) -> None:
     if doc["improvement"] > PROBE_IMPROVING and higher > doc["peak"] * (1 + 1e-9):
         doc["raised"], doc["scaled_peak"] = True, higher
         doc["reason"] = ("no over-training in a {}-step constant run at {:.3g}, and its "
-                         "validation loss was still falling ({:.1%} over its second half, "
-                         "more than {:.0%}): peak {:.3g}".format(
+                         "validation loss was still falling ({:.1%} from the middle of the "
+                         "run to its end, more than {:.0%}): peak {:.3g}".format(
                              doc["steps"], doc["peak"], doc["improvement"], PROBE_IMPROVING,
                              higher))
 

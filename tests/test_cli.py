@@ -163,7 +163,7 @@ def test_find_compare_schedules(tmp_path, capsys):
         assert "scores averaged" in text and "against" in text
     assert "choice: " + doc["reason"] in text
     from gluon_lr.recommend import AUTO_SHAPE
-    assert doc["best"].startswith(doc["reason"] and AUTO_SHAPE + "@")
+    assert doc["best"].startswith(AUTO_SHAPE + "@")
     assert (out / "compare.png").stat().st_size > 0
 
 
@@ -182,3 +182,14 @@ def test_ctrl_c_exits_130_without_traceback(monkeypatch, capsys):
 def test_launch_timeout_zero_means_none_however_it_is_written(text):
     args = build_parser().parse_args(["launch", "--timeout", text, "--", "true"])
     assert args.timeout == 0.0
+
+
+def test_compare_evidence_says_when_the_validation_loss_rose():
+    from types import SimpleNamespace
+    from gluon_lr.cli import _evidence
+    probe = {"steps": 40, "peak": 0.1, "best_step": 20, "drop": 0.01, "improvement": -0.008,
+             "base_final": None}
+    text = _evidence(SimpleNamespace(probe=probe, select="loss"), 50)
+    assert "rose 0.8% from the middle of the run to its end" in text and "fell" not in text
+    probe["improvement"] = 0.12
+    assert "fell 12.0%" in _evidence(SimpleNamespace(probe=probe, select="loss"), 50)

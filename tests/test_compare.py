@@ -214,7 +214,7 @@ def test_two_runs_pick_the_higher_peak_only_when_it_scores_as_well(case):
         area = sum(auto(i) for i in range(1, 401)) / 0.1
         assert doc["over_training"] and not doc["raised"]
         assert doc["scaled_peak"] == pytest.approx(0.2 * doc["best_step"] / area)
-        assert doc["scaled_peak"] < 0.1 and "final" not in doc
+        assert doc["scaled_peak"] < 0.1 and doc["final"] is doc["base_final"] is None
     else:
         assert not doc["over_training"]
         assert doc["raised"] is (case != "higher_worse")
@@ -392,3 +392,47 @@ def test_a_new_trainer_gets_no_warning_and_a_bad_start_is_refused_by_name(setup)
         with pytest.raises(error, match="start must be"):
             learner.compare_schedules(result, total_steps=60, val_data=val, start=bad)
     assert_same(before, capture(learner.net, learner.trainer))
+
+
+def test_two_runs_do_not_raise_on_unreadable_or_diverged_validation():
+    # red-team: NaN outputs give inf losses and a flat accuracy in both runs; a tie of garbage
+    # must not double the peak
+    from gluon_lr.compare import _two_runs
+    from gluon_lr.schedules import Cosine
+    steps = list(range(5, 105, 5))
+    inf = float("inf")
+    garbage = [(s, inf, 33.33) for s in steps]
+    doc = _two_runs(garbage, list(garbage), "accuracy", 0.1, 0.2, Cosine(0.1, 0.0, 400), 400)
+    assert doc["scaled_peak"] is None and not doc["raised"] and "never finite" in doc["reason"]
+    # a run at the higher rate whose loss is not finite at its end: the auto peak
+    base = [(s, 0.3, 80 + s / 10) for s in steps]
+    high = [(s, 0.3 if s < 80 else inf, 81 + s / 10) for s in steps]
+    doc = _two_runs(base, high, "accuracy", 0.1, 0.2, Cosine(0.1, 0.0, 400), 400)
+    assert doc["scaled_peak"] == 0.1 and not doc["raised"] and "not finite" in doc["reason"]
+
+
+def test_two_runs_over_training_never_raises_the_peak():
+    # red-team: with a budget near 1 x T, R x t* / area could exceed the auto peak
+    from gluon_lr.compare import _two_runs
+    from gluon_lr.schedules import Cosine
+    steps = list(range(2, 80, 2))  # 39 scores of a 78-step run, for T = 78 (budget 1.0 x 2)
+    base = [(s, 0.3, 80 + s / 10) for s in steps]
+    high = [(s, 0.3, 95 - abs(s - 50) / 2) for s in steps]  # best at 50, 14 points worse
+    doc = _two_runs(base, high, "accuracy", 0.1, 0.2, Cosine(0.1, 0.0, 78), 78)
+    assert doc["over_training"] and not doc["raised"]
+    assert doc["scaled_peak"] == 0.1 and "at most the auto peak" in doc["reason"]
+
+
+def test_comparison_json_is_strict():
+    import math
+    from gluon_lr.schedules import Constant
+    probe = {"peak": 0.1, "drop": float("inf"), "curve": [
+        {"steps": 1, "val_loss": float("inf"), "val_accuracy": None},
+        {"steps": 2, "val_loss": float("nan"), "val_accuracy": None}]}
+    cmp = ScheduleComparison({}, "cosine@0.1", Constant(0.1), 10, 5, 0.1, "loss",
+                             auto=Constant(0.1), probe=probe)
+    doc = json.loads(json.dumps(cmp.to_dict(), allow_nan=False))
+    assert doc["probe"]["drop"] is None
+    assert [c["val_loss"] for c in doc["probe"]["curve"]] == [None, None]
+    assert math.isinf(cmp.probe["drop"])  # the object itself keeps its numbers
+    json.loads(cmp.to_json())
