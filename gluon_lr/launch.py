@@ -24,6 +24,7 @@ What it guarantees:
 from __future__ import annotations
 
 import ctypes
+import functools
 import logging
 import os
 import shutil
@@ -105,7 +106,7 @@ def describe(returncode: int) -> str:
     return "exited with status {}".format(returncode)
 
 
-def _child_setup() -> None:  # pragma: no cover - runs in the child before exec
+def _child_setup(parent: int) -> None:  # pragma: no cover - runs in the child before exec
     signal.pthread_sigmask(signal.SIG_UNBLOCK, _SIGNALS)  # blocked while the parent forks
     if not sys.platform.startswith("linux"):
         return
@@ -113,7 +114,11 @@ def _child_setup() -> None:  # pragma: no cover - runs in the child before exec
         libc = ctypes.CDLL(None, use_errno=True)
         libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     except Exception:
-        pass
+        return
+    # The launcher may have died between the fork and the prctl call: then no signal will
+    # come, and the child would outlive it. (Seen on a loaded machine.)
+    if os.getppid() != parent:
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 class _Signalled(BaseException):
@@ -204,6 +209,7 @@ def launch(command: Sequence[str], num_workers: int = 2, num_servers: int = 1,
     base["TMPDIR"] = tmpdir
     children: List[_Child] = []
     handlers = {}
+    setup = functools.partial(_child_setup, os.getpid())
 
     def start(role: str, name: str, argv: List[str]) -> _Child:
         proc_env = dict(base, **dmlc_env(role, num_workers, num_servers, host, port, interface))
@@ -211,7 +217,7 @@ def launch(command: Sequence[str], num_workers: int = 2, num_servers: int = 1,
         signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)
         try:
             child = _Child(name, subprocess.Popen(argv, env=proc_env, start_new_session=True,
-                                                  preexec_fn=_child_setup))
+                                                  preexec_fn=setup))
             children.append(child)
         finally:
             signal.pthread_sigmask(signal.SIG_UNBLOCK, _SIGNALS)

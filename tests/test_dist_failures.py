@@ -230,3 +230,17 @@ def test_killed_launcher_leaves_no_orphans(tmp_path):
     while job_processes(marker) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert job_processes(marker) == []
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_a_child_whose_launcher_died_before_prctl_kills_itself():
+    # the race seen on a loaded machine: the launcher dies between fork and prctl, so no
+    # death signal ever comes; the child must notice its parent changed and stop
+    import functools
+    from gluon_lr.launch import _child_setup
+    not_the_parent = 1  # as if the launcher had died and the child was reparented
+    proc = subprocess.Popen(SLEEPER, preexec_fn=functools.partial(_child_setup, not_the_parent))
+    assert proc.wait(timeout=10) == -signal.SIGKILL
+    proc = subprocess.Popen([sys.executable, "-c", "pass"],
+                            preexec_fn=functools.partial(_child_setup, os.getpid()))
+    assert proc.wait(timeout=30) == 0  # the real parent: it runs
