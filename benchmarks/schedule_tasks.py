@@ -189,8 +189,26 @@ FRESH6 = {
     "cancer-radius-mlp64-sgdm": _task(cancer_radius, 64, 1, "sgd", SGDM, 32, 8,
                                       regression=True, standardize=True),
 }
-TASKS = dict(DESIGN, **HELD_OUT, **FRESH, **FRESH2, **FRESH3, **FRESH4, **FRESH5, **FRESH6)
+# Added in round 7 after the two-sided probe was adopted on FRESH6, before anything was trained
+# on them: a replication of that blind test (as FRESH5 was of FRESH4's). Nothing is tuned on
+# them this round; compare_schedules with the two-sided probe and with round 4's probe
+# (PROBE_RAISE = 1), schedule("auto") and the LR-free baselines are all reported, whichever wins.
+FRESH7 = {
+    "digits-mlp96-sgdm-b64": _task(digits, 96, 10, "sgd", SGDM, 64, 5),
+    "mnist5k-mlp96-rmsprop-b32": _task(mnist_flat, 96, 10, "rmsprop", {}, 32, 2),
+    "cancer-mlp64-rmsprop-b16": _task(breast_cancer, 64, 2, "rmsprop", {}, 16, 6,
+                                      standardize=True),
+    "friedman1-mlp64-rmsprop": _task(friedman1, 64, 1, "rmsprop", {}, 16, 6, regression=True,
+                                     standardize=True),
+    "friedman2-mlp32-sgdm": _task(friedman2, 32, 1, "sgd", SGDM, 32, 8, regression=True,
+                                  standardize=True),
+    "diabetes-mlp32-nag": _task(diabetes, 32, 1, "nag", SGDM, 16, 12, regression=True,
+                                standardize=True),
+}
+TASKS = dict(DESIGN, **HELD_OUT, **FRESH, **FRESH2, **FRESH3, **FRESH4, **FRESH5, **FRESH6,
+             **FRESH7)
 SPLIT = dict({name: "design" for name in DESIGN}, **{name: "held-out" for name in HELD_OUT},
              **{name: "fresh" for name in FRESH}, **{name: "fresh2" for name in FRESH2},
              **{name: "fresh3" for name in FRESH3}, **{name: "fresh4" for name in FRESH4},
-             **{name: "fresh5" for name in FRESH5}, **{name: "fresh6" for name in FRESH6})
+             **{name: "fresh5" for name in FRESH5}, **{name: "fresh6" for name in FRESH6},
+             **{name: "fresh7" for name in FRESH7})
