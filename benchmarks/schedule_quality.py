@@ -1,7 +1,7 @@
 """Which schedule, at what peak, for a budget: how close does one range test get to a grid search?
 
-Per task (``schedule_tasks.py``: 4 DESIGN, 4 HELD-OUT, and 4 + 4 + 4 FRESH and 6 + 6 + 6
-FRESH4/FRESH5/FRESH6 tasks added later as blind tests; tiny MLPs on digits, breast cancer, MNIST-5k, and regressions on
+Per task (``schedule_tasks.py``: 4 DESIGN, 4 HELD-OUT, and 4 + 4 + 4 FRESH and 6 + 6 + 6 + 6
+FRESH4-FRESH7 tasks added later as blind tests; tiny MLPs on digits, breast cancer, MNIST-5k, and regressions on
 diabetes, breast cancer radius and generated Friedman #1-#3 data), the ground truth is every shape in
 {constant, one_cycle, linear, cosine, wsd, triangular} trained at every peak of a 23-point
 quarter-decade grid (1e-4 .. 10**1.5) for the full budget T, with 3 seeds (same initialisation

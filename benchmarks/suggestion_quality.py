@@ -52,7 +52,7 @@ check says nothing and the default stays. It was not met (66.5 % against 59.0 % 
 pooled 14 of FRESH6's 42 range tests), so the mean curve stays. All are printed.
 
     python benchmarks/suggestion_quality.py                    # every task
-    python benchmarks/suggestion_quality.py --tasks design     # or held-out, fresh, ..., fresh5
+    python benchmarks/suggestion_quality.py --tasks design     # or held-out, fresh, ..., fresh6
 
 Grids, range-test curves and trainings at suggested rates are cached in .benchmarks/
 (``--no-cache`` recomputes them all).

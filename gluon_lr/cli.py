@@ -225,9 +225,11 @@ def build_parser() -> argparse.ArgumentParser:
                       help="training length the --schedule is for, in epochs of the data "
                            "(default: none)")
     find.add_argument("--compare-schedules", action="store_true",
-                      help="also spend at most half a training's steps checking the auto "
-                           "schedule for over-training (a constant run at its peak, lowered "
-                           "if validation gets worse) on a held-out 20%% of the data; "
+                      help="also spend at most half a training's steps probing the auto "
+                           "schedule's peak on a held-out 20%% of the data (constant runs at "
+                           "the peak and, for classification, at twice it: lowered if "
+                           "validation gets worse, raised if the higher rate scores as well "
+                           "or a regression's validation loss is still falling); "
                            "prints a table with its evidence, choice and caveat, saves "
                            "compare.png/.json (default: off)")
     find.add_argument("--out", default="lr_find",
