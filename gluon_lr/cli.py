@@ -596,11 +596,25 @@ def _report_comparison(comparison, n_val: int) -> None:
     metric = "val acc" if comparison.select == "accuracy" else "val loss"
     print("schedule comparison ({} steps, {:.1f} s, ranked by {}): best {}".format(
         comparison.steps, comparison.seconds, metric, comparison.best_name))
-    print("  {:<14} {:>6} {:>9} {:>8}".format("schedule", "steps", "val loss", "val acc"))
-    for row in comparison.table():
-        acc = "{:.2f}%".format(row["val_accuracy"]) if row["val_accuracy"] is not None else "-"
-        print("  {:<14} {:>6} {:>9.4f} {:>8}".format(row["name"], row["steps"], row["val_loss"],
-                                                     acc))
+    probe = comparison.probe
+    if probe is not None:  # the probe's constant runs, not a race: no table of candidates
+        from .compare import PROBE_WINDOW
+        key = "val_accuracy" if comparison.select == "accuracy" else "val_loss"
+        runs = ([(probe["base"], " (auto peak)")] if probe.get("base") else []) + [(probe, "")]
+        print("  {:<26} {:>6} {:>22}".format("probe: constant run at", "steps",
+                                             "mean of last {} {}".format(PROBE_WINDOW, metric)))
+        for run, note in runs:
+            last = [c[key] for c in run["curve"][-PROBE_WINDOW:] if c[key] is not None]
+            mean = sum(last) / len(last) if last else float("nan")
+            print("  {:<26} {:>6} {:>22}".format("{:.3g}{}".format(run["peak"], note),
+                                                 run["steps"], "{:.4g}".format(mean)))
+    else:
+        print("  {:<14} {:>6} {:>9} {:>8}".format("schedule", "steps", "val loss", "val acc"))
+        for row in comparison.table():
+            acc = "{:.2f}%".format(row["val_accuracy"]) if row["val_accuracy"] is not None \
+                else "-"
+            print("  {:<14} {:>6} {:>9.4f} {:>8}".format(row["name"], row["steps"],
+                                                         row["val_loss"], acc))
     print("evidence: " + _evidence(comparison, n_val))
     print("choice: " + comparison.reason)
     print(COMPARE_CAVEAT)

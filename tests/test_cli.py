@@ -161,6 +161,9 @@ def test_find_compare_schedules(tmp_path, capsys):
     assert "evidence: a {}-step constant run at".format(probe["steps"]) in text
     if not probe["over_training"]:
         assert "scores averaged" in text and "against" in text
+    # the two probe runs are listed, not an empty table of race candidates
+    assert "probe: constant run at" in text and "(auto peak)" in text
+    assert "  schedule        steps" not in text
     assert "choice: " + doc["reason"] in text
     from gluon_lr.recommend import AUTO_SHAPE
     assert doc["best"].startswith(AUTO_SHAPE + "@")
