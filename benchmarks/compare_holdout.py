@@ -1,0 +1,109 @@
+"""compare_schedules with an honest hold-out: does the probe's gain survive?
+
+``schedule_quality.py`` passes ``compare_schedules`` the validation split that then scores the
+chosen schedule, so the probe decides on the samples it is judged on. Here, per task and seed,
+the probe's learner sees 80 % of the training split and validates on the other 20 % (a fixed
+shuffle per task), as ``gluon-lr find --compare-schedules`` does; the chosen schedule is then
+trained on the whole training split and scored on the validation split, as in
+``schedule_quality.py``. Round 7's two-sided probe and round 4's (``PROBE_RAISE = 1``) side by
+side, regrets in points against the joint best of the cached grid (it needs the ground truth
+that ``schedule_quality.py`` caches; no grid is trained here).
+
+    python benchmarks/compare_holdout.py [--tasks a,b]
+"""
+import argparse
+import json
+import os
+import statistics
+import sys
+import warnings
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, ".."))
+sys.path.insert(0, HERE)
+import gluon_lr.compare as compare  # noqa: E402
+from gluon_lr import Learner, LRFinderResult  # noqa: E402
+from gluon_lr.schedules import Offset  # noqa: E402,F401
+from schedule_quality import CACHE, data, means, train  # noqa: E402
+from schedule_tasks import SPLIT, TASKS  # noqa: E402
+from common import seeded_net  # noqa: E402
+from mxnet import gluon, nd  # noqa: E402
+
+HOLDOUT = 0.2
+
+
+def holdout_indices(n):
+    """(fit, val): a fixed shuffle of range(n), split 80 / 20."""
+    order = np.random.RandomState(12345).permutation(n)
+    cut = int(round(n * (1 - HOLDOUT)))
+    return order[:cut], order[cut:]
+
+
+def probe_learner(name, seed):
+    """A learner on 80 % of the training split, and the other 20 % as (X, y) arrays."""
+    task = TASKS[name]
+    Xtr, ytr, _, _ = data(name)
+    fit, val = (nd.array(i, dtype="int64") for i in holdout_indices(Xtr.shape[0]))
+    net = seeded_net(task["net"], seed, Xtr[:2])
+    trainer = gluon.Trainer(net.collect_params(), task["optimizer"], dict(task["params"]))
+    learner = Learner(net, (nd.take(Xtr, fit), nd.take(ytr, fit)), loss=task["loss"](),
+                      trainer=trainer, batch_size=task["batch"])
+    return learner, (nd.take(Xtr, val).asnumpy(), nd.take(ytr, val).asnumpy())
+
+
+def evaluate(name):
+    with open(os.path.join(CACHE, name + ".json")) as f:
+        gt = json.load(f)
+    T = gt["T"]
+    joint = max(max(v) for v in means(gt).values())
+    out = {"task": name, "split": SPLIT[name]}
+    for label, raise_ in (("two-sided", compare.PROBE_RAISE), ("round 4", 1.0)):
+        scores, picks = [], []
+        for i, seed in enumerate(gt["seeds"]):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                result = LRFinderResult.from_dict(gt["results"][i])
+                learner, val = probe_learner(name, seed)
+                saved, compare.PROBE_RAISE = compare.PROBE_RAISE, raise_
+                try:
+                    c = learner.compare_schedules(result, total_steps=T, val_data=val, seed=seed)
+                finally:
+                    compare.PROBE_RAISE = saved
+            scores.append(train(name, seed, c.best)[0])
+            picks.append(c.best.max_value())
+        out[label] = joint - statistics.mean(scores)
+        out[label + " picks"] = picks
+    return out
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tasks", default=",".join(TASKS))
+    parser.add_argument("--json")
+    args = parser.parse_args()
+    names = [n for n in args.tasks.split(",") if os.path.exists(os.path.join(CACHE, n + ".json"))]
+    rows = []
+    for name in names:
+        rows.append(evaluate(name))
+        r = rows[-1]
+        print("{:<28} {:<9} two-sided {:6.2f}  round 4 {:6.2f}".format(
+            name, r["split"], r["two-sided"], r["round 4"]), flush=True)
+    print("\n| group | tasks | two-sided probe, 20 % of the training split held out: mean / worst "
+          "| round 4's probe, same: mean / worst |")
+    print("|---|---|---|---|")
+    groups = list(dict.fromkeys(r["split"] for r in rows))
+    for g in groups + ["all"]:
+        part = [r for r in rows if g == "all" or r["split"] == g]
+        print("| {} | {} | {:.2f} / {:.2f} | {:.2f} / {:.2f} |".format(
+            g, len(part), statistics.mean(r["two-sided"] for r in part),
+            max(r["two-sided"] for r in part), statistics.mean(r["round 4"] for r in part),
+            max(r["round 4"] for r in part)))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(rows, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
