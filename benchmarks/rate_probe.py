@@ -14,13 +14,16 @@ trained constant rates (mean over its 3 seeds, linear in log(lr)), like the desi
 rounds 6-7, not by training; regret is the extra validation MSE in % over the best grid rate.
 
 Designed in round 7 on the 29 regression tasks of DESIGN .. FRESH6 (interpolated): mean 13.3 %
-extra MSE against 20.0 % for the default answer, lower on every group; on classification the
+extra MSE against 20.0 % for the default answer, lower on every group (with the answers rounded to
+two digits, as the design script read them; with the exact answers this script uses, 14.7 against
+19.8 %); on classification the
 same probe was about neutral (0.53 against 0.50 points), so it is measured on regression only.
 A two-sided variant (raise to 2 x when the loss still falls) did worse (22.0 %). Decided before
 anything was trained on them: on FRESH7 (six regressions, ``suggestion_quality.py``), the
 probe's mean extra MSE must be lower than the default answer's and its worst no more than 2
 points higher for the probe to be built into the library next round; both are reported either
-way.
+way. It was met: 8.8 / 14.5 % against 12.4 / 26.7 % (diabetes RMSProp 5.4 -> 2.1 %, diabetes
+Huber resumed 26.7 -> 6.6 %, breast-cancer radius L1 1.1 -> 3.0 %, the other three unchanged).
 
     python benchmarks/rate_probe.py [--groups design,...,fresh7]
 
