@@ -49,10 +49,12 @@ replaces the default, i.e. the mean curve is turned off, only if on FRESH6 it ha
 extra MSE than the default row ("auto x3, significance 4 from scratch") and a worst no more than
 2 percentage points higher; if no FRESH6 range test of the default takes the pooled path, the
 check says nothing and the default stays. It was not met (66.5 % against 59.0 % mean; the default
-pooled 14 of FRESH6's 42 range tests), so the mean curve stays. All are printed.
+pooled 14 of FRESH6's 42 range tests), so the mean curve stays. FRESH7 (round 7, six more
+regressions) was committed for ``benchmarks/rate_probe.py`` (its docstring has the criterion).
+All are printed.
 
     python benchmarks/suggestion_quality.py                    # every task
-    python benchmarks/suggestion_quality.py --tasks design     # or held-out, fresh, ..., fresh6
+    python benchmarks/suggestion_quality.py --tasks design     # or held-out, fresh, ..., fresh7
 
 Grids, range-test curves and trainings at suggested rates are cached in .benchmarks/
 (``--no-cache`` recomputes them all).
@@ -701,7 +703,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", default="all",
                         help="'all' (default), 'design', 'held-out', 'fresh', 'fresh2', "
-                             "'fresh3', 'fresh4', 'fresh5', 'fresh6', or comma-separated "
+                             "'fresh3', 'fresh4', 'fresh5', 'fresh6', 'fresh7', or comma-separated "
                              "names")
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--no-cache", action="store_true")
