@@ -671,7 +671,9 @@ def summary(results, names, title):
     print("| rule | " + " | ".join(names) + " | mean regret (pts) | worst (pts) | "
           "extra MSE mean / worst (%) | worst spread (decades) |")
     print("|" + "---|" * (len(names) + 5))
-    for r in RULES + [REPEAT_ROW, KEPT_ROW, THIRTIETH_ROW, POOLED_ROW, SIG4_ROW, MEDIAN_ROW] + [g for g, _ in GRID_ROWS if g in results[names[0]]["rules"]]:
+    grid_rows = [g for g, _ in GRID_ROWS if g in results[names[0]]["rules"]]
+    for r in RULES + [REPEAT_ROW, KEPT_ROW, THIRTIETH_ROW, POOLED_ROW, SIG4_ROW,
+                      MEDIAN_ROW] + grid_rows:
         cells = []
         for n in names:
             row = results[n]["rules"][r]
@@ -703,8 +705,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", default="all",
                         help="'all' (default), 'design', 'held-out', 'fresh', 'fresh2', "
-                             "'fresh3', 'fresh4', 'fresh5', 'fresh6', 'fresh7', or comma-separated "
-                             "names")
+                             "'fresh3', 'fresh4', 'fresh5', 'fresh6', 'fresh7', or "
+                             "comma-separated names")
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--no-cache", action="store_true")
     args = parser.parse_args()
