@@ -2,7 +2,7 @@
 measured on the cached grids; nothing in the library uses it yet.)
 
 A range test of the training loss cannot see what a held-out MSE pays for a rate: diabetes
-wants rates 3-16x below ``find_lr()``'s answer because it over-trains. The probe: from the
+wants rates 2-23x below ``find_lr()``'s answer because it over-trains. The probe: from the
 task's starting state, train at the default answer ``lr`` (the default ``find_lr()``, three
 sweeps) at a constant rate for half the training budget ``B`` on 80 % of the training split (a
 fixed shuffle), scoring the other 20 % about 40 times. If the validation loss, smoothed over 9
