@@ -33,7 +33,9 @@ _EXPORTS = {
     "DAdaptAdam": ".optimizers",
     "DAdaptSGD": ".optimizers",
     "Prodigy": ".optimizers",
+    "RateCheck": ".compare",
     "ScheduleComparison": ".compare",
+    "check_rate": ".compare",
     "compare_schedules": ".compare",
     "TrainingStep": ".step",
 }

@@ -6,7 +6,7 @@ import logging
 from typing import List, Optional, Sequence, Union
 
 from ._mx import mx
-from .compare import compare_schedules
+from .compare import check_rate, compare_schedules
 from .data import BatchStream, array_samples, make_batches
 from .dist import check_timeout, coordinator
 from .dist import is_dist as _is_dist
@@ -463,6 +463,14 @@ class Learner:
         """
         return compare_schedules(self, result, total_steps=total_steps, val_data=val_data,
                                  **kwargs)
+
+    def check_rate(self, result, total_steps: Optional[int] = None, val_data=None, **kwargs):
+        """Check the suggestion for over-training on held-out data before training at it.
+
+        See :func:`gluon_lr.compare.check_rate`; returns a ``RateCheck`` whose ``lr`` is the
+        rate to train with.
+        """
+        return check_rate(self, result, total_steps=total_steps, val_data=val_data, **kwargs)
 
     def __repr__(self) -> str:
         return "Learner(net={}, ctx={}, optimizer={})".format(

@@ -436,3 +436,91 @@ def test_comparison_json_is_strict():
     assert [c["val_loss"] for c in doc["probe"]["curve"]] == [None, None]
     assert math.isinf(cmp.probe["drop"])  # the object itself keeps its numbers
     json.loads(cmp.to_json())
+
+
+# ---- check_rate: the constant-rate counterpart of the probe ------------------------------
+def _regression(negate_val):
+    rs = np.random.RandomState(0)
+    X = rs.rand(96, 3).astype("float32")
+    y = (X @ np.array([1.0, -2.0, 0.5], dtype="float32"))[:, None] + 1.0
+    learner = Learner(gluon.nn.Dense(1), (X[:64], y[:64]), loss=gluon.loss.L2Loss(),
+                      batch_size=16)
+    result = learner.find_lr(start_lr=1e-4, end_lr=10, num_iter=40, progress=False)
+    return learner, result, (X[64:], -y[64:] if negate_val else y[64:])
+
+
+def test_check_rate_lowers_a_rate_that_over_trains():
+    # validation labels are the negated targets: the more the net learns, the worse it scores
+    learner, result, val = _regression(negate_val=True)
+    before = capture(learner.net, learner.trainer)
+    check = learner.check_rate(result, total_steps=200, val_data=val, seed=0)
+    assert_same(before, capture(learner.net, learner.trainer))
+    probe = check.probe
+    assert check.suggested == result.lr and probe["peak"] == result.lr
+    assert check.steps == probe["steps"] == 100 and check.select == "loss"
+    assert probe["over_training"] and not check.kept and check.lr < result.lr
+    # the whole training's forward area matches the probe's up to its best step
+    assert check.lr * 200 == pytest.approx(result.lr * probe["best_step"], rel=1e-9)
+    assert check.reason.startswith("over-training:") and "{:.3g}".format(check.lr) in check.reason
+    doc = json.loads(json.dumps(check.to_dict(), allow_nan=False))
+    assert doc["lr"] == pytest.approx(check.lr) and doc["kept"] is False
+    ax = check.plot()
+    assert "best window" in " ".join(t.get_text() for t in ax.get_legend().get_texts())
+
+
+def test_check_rate_keeps_a_rate_while_validation_improves():
+    learner, result, val = _regression(negate_val=False)
+    check = learner.check_rate(result, total_steps=200, val_data=val, seed=0, lr=0.01)
+    assert check.kept and check.lr == check.suggested == 0.01
+    assert not check.probe["over_training"] and check.reason.startswith("no over-training")
+    assert [c["steps"] for c in check.probe["curve"]] == list(range(2, 101, 2))
+    assert "RateCheck(lr=0.01" in repr(check)
+
+
+@pytest.mark.parametrize("kwargs,exc,match", [
+    ({"val_data": None}, ValueError, "val_data is required"),
+    ({"budget": 1.5}, ValueError, "budget must be in"),
+    ({"budget": 0.01}, ValueError, "leaves 2 steps"),
+    ({"lr": -1.0}, ValueError, "lr"),
+    ({"lr": "0.1"}, TypeError, "lr"),
+    ({"select": "accuracy"}, ValueError, "needs a SoftmaxCrossEntropyLoss"),
+    ({"select": "best"}, ValueError, "select must be"),
+    ({"total_steps": 0}, ValueError, "total_steps"),
+])
+def test_check_rate_refuses_bad_input_before_training(kwargs, exc, match):
+    learner, result, val = _regression(negate_val=False)
+    before = capture(learner.net, learner.trainer)
+    kwargs = dict({"val_data": val, "total_steps": 200}, **kwargs)
+    with pytest.raises(exc, match=match):
+        learner.check_rate(result, **kwargs)
+    assert_same(before, capture(learner.net, learner.trainer))
+
+
+def test_check_rate_needs_a_rate_and_a_learner():
+    from gluon_lr import check_rate
+    learner, result, val = _regression(negate_val=False)
+    from types import SimpleNamespace
+    no_answer = SimpleNamespace(lr=None, diagnosis_code="flat")
+    with pytest.raises(ValueError, match=r"no suggestion \(flat\): pass lr="):
+        learner.check_rate(no_answer, total_steps=200, val_data=val)
+    with pytest.raises(TypeError, match="gluon_lr.Learner"):
+        check_rate(object(), result, total_steps=200, val_data=val, lr=0.1)
+
+
+def test_check_rate_restores_the_net_on_ctrl_c(monkeypatch):
+    learner, result, val = _regression(negate_val=False)
+    before = capture(learner.net, learner.trainer)
+    calls = {"n": 0}
+    original = learner.step.train
+
+    def interrupted(batch):
+        calls["n"] += 1
+        if calls["n"] == 7:
+            raise KeyboardInterrupt
+        return original(batch)
+
+    monkeypatch.setattr(learner.step, "train", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        learner.check_rate(result, total_steps=200, val_data=val, lr=0.05)
+    monkeypatch.undo()
+    assert_same(before, capture(learner.net, learner.trainer))
