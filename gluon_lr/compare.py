@@ -361,6 +361,7 @@ def compare_schedules(learner, result, total_steps: Optional[int] = None, val_da
         raise ValueError("select must be 'auto', 'loss' or 'accuracy', got {!r}".format(select))
     if start is not None:
         start = check_non_negative("start", start, integer=True)
+    _check_seed_and_batches(seed, val_batches)
     at = int(learner.trainer.optimizer.num_update)
     auto = result.schedule("auto", total_steps, steps_per_epoch=spe, start=0)  # offset below
     auto_shape, auto_peak = auto.name, auto.max_value()
@@ -550,7 +551,9 @@ def check_rate(learner, result, total_steps: Optional[int] = None, val_data=None
     A range test of the training loss cannot see what a held-out score pays for a rate: on a
     small or noisy regression the best rate can be 2-20x below the suggestion. This trains a
     constant run at the suggestion ``lr`` for ``floor(budget x total_steps)`` steps from the
-    learner's current state, scored on ``val_data`` about 40 times. When the score, smoothed
+    learner's current state, scored on ``val_data`` about 40 times (every step of a run
+    shorter than 80). A run whose validation loss turns non-finite diverged: the rate is
+    scaled to its best finite score's step in the same way. When the score, smoothed
     over 9 evaluations, was best around step ``t*`` and the last window is worse by more than
     3 % in validation loss (or 2 accuracy points), the rate is scaled to ``lr x t* /
     total_steps`` (the forward area of the whole training matched to the probe's up to
@@ -620,6 +623,7 @@ def check_rate(learner, result, total_steps: Optional[int] = None, val_data=None
                          "loss is {}".format(type(learner.loss).__name__))
     if select == "auto":
         select = "accuracy" if classify else "loss"
+    _check_seed_and_batches(seed, val_batches)
     steps = int(budget * total_steps)
     if steps < PROBE_WINDOW + 1:
         raise ValueError("budget={} x total_steps={} leaves {} steps for the probe; at least {} "
@@ -634,7 +638,26 @@ def check_rate(learner, result, total_steps: Optional[int] = None, val_data=None
     with _runs(learner, val, rng, seed, classify) as train:
         curve = train(Constant(lr), steps, max(1, steps // PROBE_POINTS))
     doc = _overtraining(curve, select, lr, Constant(lr), total_steps)
-    if doc["scaled_peak"] is None:
+    doc["diverged_at"] = next((c[0] for c in curve if not math.isfinite(c[1])), None)
+    if doc["diverged_at"] is not None:
+        # a run whose validation loss turned non-finite diverged: it is over-training at its
+        # worst, whatever the (meaningless) accuracy of NaN outputs says
+        finite = [c for c in curve if math.isfinite(c[1])]
+        if finite:
+            best = max(finite, key=lambda c: (c[2], -c[1]) if select == "accuracy" else -c[1])
+            t_star = best[0]
+        else:
+            t_star = curve[0][0]
+        chosen = min(lr, lr * t_star / total_steps)
+        doc.update(over_training=True, best_step=t_star, scaled_peak=chosen)
+        reason = ("diverged: the validation loss of a constant run at {:.3g} was not finite from "
+                  "step {} on; {}; the rate is scaled to {:.3g} so that {} steps cover the "
+                  "forward area of the probe up to step {}".format(
+                      lr, doc["diverged_at"],
+                      "its best finite score was at step {}".format(t_star) if finite else
+                      "no score was finite",
+                      chosen, total_steps, t_star))
+    elif doc["scaled_peak"] is None:
         chosen = lr
         reason = doc["reason"] + "; kept {:.3g}".format(lr)
     elif doc["over_training"]:
@@ -647,11 +670,21 @@ def check_rate(learner, result, total_steps: Optional[int] = None, val_data=None
                       steps, chosen, total_steps, doc["best_step"]))
     else:
         chosen = lr
-        reason = "no over-training in a {}-step constant run at {:.3g} (half the forward area " \
-                 "of {} steps at that rate): kept {:.3g}".format(steps, lr, total_steps, lr)
+        reason = "no over-training in a {}-step constant run at {:.3g} ({:.0%} of the forward " \
+                 "area of {} steps at that rate): kept {:.3g}".format(
+                     steps, lr, steps / total_steps, total_steps, lr)
     doc["reason"] = reason
     return RateCheck(chosen, lr, reason, doc, total_steps, steps,
                      time.perf_counter() - started, select)
+
+
+def _check_seed_and_batches(seed, val_batches) -> None:
+    """TypeError / ValueError naming ``seed`` or ``val_batches`` before anything trains."""
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
+        raise TypeError("seed must be an integer or None, got {!r}".format(seed))
+    if val_batches is not None:
+        from .schedules.base import check_positive
+        check_positive("val_batches", val_batches, integer=True)
 
 
 @contextlib.contextmanager
@@ -664,6 +697,13 @@ def _runs(learner, val, rng, seed: Optional[int], classify: bool):
     batches = learner.batches()
     try:
         learner.step.check(next(batches))
+        try:  # before anything trains: a val_data the net cannot score is the caller's error
+            _evaluate(learner, val[:1], classify)
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except Exception as err:
+            raise ValueError("val_data could not be scored by the net ({}: {})".format(
+                type(err).__name__, str(err).splitlines()[0] if str(err) else "")) from err
         state = learner.snapshot()
         try:
             def train(schedule, steps: int, every: Optional[int] = None):

@@ -524,3 +524,54 @@ def test_check_rate_restores_the_net_on_ctrl_c(monkeypatch):
         learner.check_rate(result, total_steps=200, val_data=val, lr=0.05)
     monkeypatch.undo()
     assert_same(before, capture(learner.net, learner.trainer))
+
+
+@pytest.mark.parametrize("lr", [100.0, 1e6, 1e12])
+def test_check_rate_never_keeps_a_rate_that_diverges(lr):
+    # red-team: a loss that blew up within the first window read as "never finite: kept"
+    learner, result, val = _regression(negate_val=False)
+    before = capture(learner.net, learner.trainer)
+    check = learner.check_rate(result, total_steps=100, val_data=val, lr=lr)
+    assert_same(before, capture(learner.net, learner.trainer))
+    probe = check.probe
+    assert probe["diverged_at"] is not None and probe["over_training"]
+    assert not check.kept and check.lr < lr
+    assert check.lr * 100 == pytest.approx(lr * probe["best_step"], rel=1e-9)
+    assert check.reason.startswith("diverged:")
+    json.dumps(check.to_dict(), allow_nan=False)
+
+
+def test_check_rate_reads_nan_outputs_as_divergence_when_ranked_by_accuracy():
+    X, y = make_data(n=96)
+    learner = Learner(make_net(), (X[:64], y[:64]), optimizer="sgd", batch_size=16)
+    result = learner.find_lr(start_lr=1e-4, end_lr=10.0, num_iter=30, progress=False)
+    check = learner.check_rate(result, total_steps=60, val_data=(X[64:], y[64:]), lr=1e12)
+    assert check.select == "accuracy" and check.probe["diverged_at"] is not None
+    assert not check.kept and check.lr < 1e12
+
+
+@pytest.mark.parametrize("kwargs,exc,match", [
+    ({"seed": "x"}, TypeError, "seed must be an integer"),
+    ({"seed": 1.5}, TypeError, "seed must be an integer"),
+    ({"val_batches": -1}, ValueError, "val_batches"),
+    ({"val_batches": 1.5}, TypeError, "val_batches must be an int"),
+])
+def test_seed_and_val_batches_are_checked_first(kwargs, exc, match):
+    learner, result, val = _regression(negate_val=False)
+    before = capture(learner.net, learner.trainer)
+    with pytest.raises(exc, match=match):
+        learner.check_rate(result, total_steps=100, val_data=val, lr=0.05, **kwargs)
+    with pytest.raises(exc, match=match):
+        learner.compare_schedules(result, total_steps=100, val_data=val, **kwargs)
+    assert_same(before, capture(learner.net, learner.trainer))
+
+
+def test_val_data_the_net_cannot_score_is_refused_before_training():
+    learner, result, val = _regression(negate_val=False)
+    before = capture(learner.net, learner.trainer)
+    wrong = (np.zeros((16, 5), dtype="float32"), np.zeros((16, 1), dtype="float32"))
+    with pytest.raises(ValueError, match="val_data could not be scored by the net"):
+        learner.check_rate(result, total_steps=100, val_data=wrong, lr=0.05)
+    with pytest.raises(ValueError, match="val_data could not be scored by the net"):
+        learner.compare_schedules(result, total_steps=100, val_data=wrong)
+    assert_same(before, capture(learner.net, learner.trainer))
