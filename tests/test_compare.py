@@ -269,15 +269,9 @@ def test_the_probe_peak_stays_below_twice_edge_lr(setup, monkeypatch):
 def test_probe_lowers_the_peak_when_validation_gets_worse():
     # validation labels are the negated training targets: the more the net learns, the worse
     # it scores, so the smoothed validation loss is best in the first window
-    rs = np.random.RandomState(0)
-    X = rs.rand(96, 3).astype("float32")
-    y = (X @ np.array([1.0, -2.0, 0.5], dtype="float32"))[:, None] + 1.0
-    learner = Learner(gluon.nn.Dense(1), (X[:64], y[:64]), loss=gluon.loss.L2Loss(),
-                      batch_size=16)
-    result = learner.find_lr(start_lr=1e-4, end_lr=10, num_iter=40, progress=False)
+    learner, result, val = _regression(negate_val=True)
     before = capture(learner.net, learner.trainer)
-    cmp = learner.compare_schedules(result, total_steps=200, val_data=(X[64:], -y[64:]),
-                                    seed=0)
+    cmp = learner.compare_schedules(result, total_steps=200, val_data=val, seed=0)
     assert_same(before, capture(learner.net, learner.trainer))
     probe, auto = cmp.probe, cmp.auto
     assert cmp.select == "loss" and probe["over_training"] and not cmp.kept_auto
