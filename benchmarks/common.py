@@ -74,3 +74,19 @@ def deployed_grid_search(scores, pick_seeds, higher_is_better=True):
         tied = np.flatnonzero(np.isclose(seen, seen.max(), rtol=0.0, atol=1e-9))
         values.append(s[np.ix_(tied, rest)].mean())
     return float(np.mean(values))
+
+
+HOLDOUT = 0.2  # share of a training split held out to validate a probe on
+
+
+def holdout_indices(n, share=HOLDOUT):
+    """(fit, val): a fixed shuffle of range(n) (seed 12345), split (1 - share) / share."""
+    order = np.random.RandomState(12345).permutation(n)
+    cut = int(round(n * (1 - share)))
+    return order[:cut], order[cut:]
+
+
+def holdout_split(X, y):
+    """(X_fit, y_fit, X_val, y_val): NDArrays ``X``, ``y`` split by :func:`holdout_indices`."""
+    fit, val = (nd.array(i, dtype="int64") for i in holdout_indices(X.shape[0]))
+    return nd.take(X, fit), nd.take(y, fit), nd.take(X, val), nd.take(y, val)

@@ -18,39 +18,27 @@ import statistics
 import sys
 import warnings
 
-import numpy as np
-
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, ".."))
 sys.path.insert(0, HERE)
 import gluon_lr.compare as compare  # noqa: E402
 from gluon_lr import Learner, LRFinderResult  # noqa: E402
-from gluon_lr.schedules import Offset  # noqa: E402,F401
 from schedule_quality import CACHE, data, means, train  # noqa: E402
 from schedule_tasks import SPLIT, TASKS  # noqa: E402
-from common import seeded_net  # noqa: E402
-from mxnet import gluon, nd  # noqa: E402
-
-HOLDOUT = 0.2
-
-
-def holdout_indices(n):
-    """(fit, val): a fixed shuffle of range(n), split 80 / 20."""
-    order = np.random.RandomState(12345).permutation(n)
-    cut = int(round(n * (1 - HOLDOUT)))
-    return order[:cut], order[cut:]
+from common import holdout_split, seeded_net  # noqa: E402
+from mxnet import gluon  # noqa: E402
 
 
 def probe_learner(name, seed):
     """A learner on 80 % of the training split, and the other 20 % as (X, y) arrays."""
     task = TASKS[name]
     Xtr, ytr, _, _ = data(name)
-    fit, val = (nd.array(i, dtype="int64") for i in holdout_indices(Xtr.shape[0]))
+    Xf, yf, Xv, yv = holdout_split(Xtr, ytr)
     net = seeded_net(task["net"], seed, Xtr[:2])
     trainer = gluon.Trainer(net.collect_params(), task["optimizer"], dict(task["params"]))
-    learner = Learner(net, (nd.take(Xtr, fit), nd.take(ytr, fit)), loss=task["loss"](),
-                      trainer=trainer, batch_size=task["batch"])
-    return learner, (nd.take(Xtr, val).asnumpy(), nd.take(ytr, val).asnumpy())
+    learner = Learner(net, (Xf, yf), loss=task["loss"](), trainer=trainer,
+                      batch_size=task["batch"])
+    return learner, (Xv.asnumpy(), yv.asnumpy())
 
 
 def evaluate(name):

@@ -33,7 +33,6 @@ Needs the grids and the default answers cached by ``suggestion_quality.py`` in .
 (run it first; the answers are the regret runs of its default row).
 """
 import argparse
-import json
 import math
 import os
 import statistics
@@ -46,9 +45,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, ".."))
 sys.path.insert(0, HERE)
 import suggestion_quality as sq  # noqa: E402
+from common import holdout_split  # noqa: E402
 from mxnet import autograd, nd  # noqa: E402
-
-HOLDOUT = 0.2
 POINTS = 40
 WINDOW = 9
 TOLERANCE = 0.03  # relative validation loss, as gluon_lr.compare.PROBE_TOLERANCE["loss"]
@@ -59,7 +57,6 @@ GROUPS = ("design", "held-out", "fresh", "fresh2", "fresh3", "fresh4", "fresh5",
 def default_answers(task):
     """The default find_lr() answer per seed (the regret runs of suggestion_quality's default
     row, read from its cache)."""
-    import gluon_lr.suggest as suggest
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         runs = (sq.range_tests(task, [0, 1, 2], True, sq.REPEATS, pool=True,
@@ -67,18 +64,13 @@ def default_answers(task):
                 if task.spec.get("pretrain") else
                 sq.range_tests(task, [0, 1, 2], True, sq.REPEATS, pool=task.regression,
                                significant=sq.SIG4))
-    del suggest
     return [runs[(s, s)][0].lr for s in (0, 1, 2)]
 
 
 def probe_curve(task, seed, lr, steps):
     """Validation MSE of a constant run at ``lr`` on 80 % of the training split."""
-    n = task.Xtr.shape[0]
-    order = np.random.RandomState(12345).permutation(n)
-    cut = int(round((1 - HOLDOUT) * n))
-    fit, val = nd.array(order[:cut], dtype="int64"), nd.array(order[cut:], dtype="int64")
-    Xf, yf = nd.take(task.Xtr, fit), nd.take(task.ytr, fit)
-    Xv, yv = nd.take(task.Xtr, val), nd.take(task.ytr, val).asnumpy()
+    Xf, yf, Xv, yv = holdout_split(task.Xtr, task.ytr)
+    yv, cut = yv.asnumpy(), Xf.shape[0]
     batch = task.spec["batch"]
     every = max(1, steps // POINTS)
     net, trainer = task.init_state(seed)
@@ -106,18 +98,15 @@ def library_check(task, seed, lr, budget):
     """``learner.check_rate`` (the library's version of this probe) on the same 80 / 20 split:
     its batches come from the Learner's sampler, not from the loop above."""
     from gluon_lr import Learner
-    n = task.Xtr.shape[0]
-    order = np.random.RandomState(12345).permutation(n)
-    cut = int(round((1 - HOLDOUT) * n))
-    fit, val = nd.array(order[:cut], dtype="int64"), nd.array(order[cut:], dtype="int64")
+    Xf, yf, Xv, yv = holdout_split(task.Xtr, task.ytr)
     net, trainer = task.init_state(seed)
-    learner = Learner(net, (nd.take(task.Xtr, fit), nd.take(task.ytr, fit)), loss=task.loss,
-                      trainer=trainer, batch_size=task.spec["batch"])
+    learner = Learner(net, (Xf, yf), loss=task.loss, trainer=trainer,
+                      batch_size=task.spec["batch"])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return learner.check_rate(None, total_steps=budget, val_data=(
-            nd.take(task.Xtr, val).asnumpy(), nd.take(task.ytr, val).asnumpy()), lr=lr,
-            seed=seed).lr
+        return learner.check_rate(None, total_steps=budget, val_data=(Xv.asnumpy(),
+                                                                      yv.asnumpy()),
+                                  lr=lr, seed=seed).lr
 
 
 def probed(lr, curve, budget):

@@ -558,7 +558,7 @@ COMPARE_CAVEAT = ("caveat: measured in benchmarks/schedule_quality.py (README); 
 
 def _evidence(comparison, n_val: int) -> str:
     """How far the pick is ahead of the runner-up, next to the validation noise."""
-    from . import compare
+    from .compare import PROBE_WINDOW
     probe = getattr(comparison, "probe", None)
     if probe is not None:
         text = "a {}-step constant run at {:.3g} scored best on {} held-out samples around " \
@@ -567,7 +567,7 @@ def _evidence(comparison, n_val: int) -> str:
                    "accuracy points" if comparison.select == "accuracy" else "(relative loss)")
         if probe.get("base_final") is not None:
             text += "; its last {} scores averaged {:.4g} against {:.4g} at {:.3g}".format(
-                compare.PROBE_WINDOW, probe["final"], probe["base_final"], probe["base"]["peak"])
+                PROBE_WINDOW, probe["final"], probe["base_final"], probe["base"]["peak"])
         elif probe.get("improvement") is not None:
             change = probe["improvement"]
             text += "; its validation loss {} {:.1%} from the middle of the run to its " \

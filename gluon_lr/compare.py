@@ -65,8 +65,8 @@ PROBE_TOLERANCE = {"accuracy": 2.0, "loss": 0.03}
 # cached grids: mean regret 0.90 against 1.17 for round 4's probe) and tested blind on FRESH6
 # (README.md, "Choosing the schedule for a budget").
 PROBE_RAISE = 2.0
-# Ranked by validation loss: the relative fall of the smoothed validation loss over the second
-# half of the probe above which the validation is "still improving" and the peak is raised.
+# Ranked by validation loss: the relative fall of the smoothed validation loss from the middle
+# of the probe to its end above which the validation is "still improving" and the peak is raised.
 # (0.02 to 0.07 gave the same picks on the 32 design tasks; at 0.1 one seed with a 7.8 %
 # fall was not raised.)
 PROBE_IMPROVING = 0.05
@@ -346,24 +346,13 @@ def compare_schedules(learner, result, total_steps: Optional[int] = None, val_da
     """
     from .recommend import EDGE_CAP, build
     from .result import starting_at
-    from .schedules.base import check_non_negative, check_positive
-    if not isinstance(getattr(learner, "step", None), TrainingStep):
-        raise TypeError("learner must be a gluon_lr.Learner, got {}".format(
-            type(learner).__name__))
-    if val_data is None:
-        raise ValueError("val_data is required: schedules are compared on held-out data")
+    from .schedules.base import check_non_negative
+    total_steps, budget = _budget(learner, val_data, total_steps, budget,
+                                  "schedules are compared on held-out data")
     spe = learner.steps_per_epoch
-    if total_steps is None:
-        total_steps = 5 * (spe or 40)
-    total_steps = check_positive("total_steps", total_steps, integer=True)
-    budget = check_positive("budget", budget)
-    if budget > 1:
-        raise ValueError("budget must be in (0, 1] (a fraction of total_steps), got {!r}".format(
-            budget))
     if margin is not None:
         margin = check_non_negative("margin", margin)
-    if select not in ("auto", "loss", "accuracy"):
-        raise ValueError("select must be 'auto', 'loss' or 'accuracy', got {!r}".format(select))
+    select, classify = _ranking(learner, select)
     if start is not None:
         start = check_non_negative("start", start, integer=True)
     _check_seed_and_batches(seed, val_batches)
@@ -397,7 +386,6 @@ def compare_schedules(learner, result, total_steps: Optional[int] = None, val_da
                              "candidates; at least 2 are needed".format(
                                  budget, total_steps, run, len(cands)))
         short = {label: build(shape, p, run, spe) for label, shape, p, _ in cands}
-    select, classify = _ranking(learner, select)
     if margin is None:
         margin = DEFAULT_MARGIN[select]
     rng, val = _held_out(learner, val_data, val_batches)
@@ -589,18 +577,8 @@ def check_rate(learner, result, total_steps: Optional[int] = None, val_data=None
         steps, a bad ``select``.
     """
     from .schedules.base import check_positive
-    if not isinstance(getattr(learner, "step", None), TrainingStep):
-        raise TypeError("learner must be a gluon_lr.Learner, got {}".format(
-            type(learner).__name__))
-    if val_data is None:
-        raise ValueError("val_data is required: the rate is checked on held-out data")
-    if total_steps is None:
-        total_steps = 5 * (learner.steps_per_epoch or 40)
-    total_steps = check_positive("total_steps", total_steps, integer=True)
-    budget = check_positive("budget", budget)
-    if budget > 1:
-        raise ValueError("budget must be in (0, 1] (a fraction of total_steps), got {!r}".format(
-            budget))
+    total_steps, budget = _budget(learner, val_data, total_steps, budget,
+                                  "the rate is checked on held-out data")
     if lr is None:
         lr = getattr(result, "lr", None)
         if lr is None:
@@ -656,6 +634,26 @@ def check_rate(learner, result, total_steps: Optional[int] = None, val_data=None
     doc["reason"] = reason
     return RateCheck(chosen, lr, reason, doc, total_steps, steps,
                      time.perf_counter() - started, select)
+
+
+def _budget(learner, val_data, total_steps, budget, why: str):
+    """(total_steps, budget) checked: a Learner, ``val_data`` given (``why`` says what for),
+    ``total_steps`` a positive int (default: 5 epochs of the learner's data), ``budget`` in
+    (0, 1]."""
+    from .schedules.base import check_positive
+    if not isinstance(getattr(learner, "step", None), TrainingStep):
+        raise TypeError("learner must be a gluon_lr.Learner, got {}".format(
+            type(learner).__name__))
+    if val_data is None:
+        raise ValueError("val_data is required: {}".format(why))
+    if total_steps is None:
+        total_steps = 5 * (learner.steps_per_epoch or 40)
+    total_steps = check_positive("total_steps", total_steps, integer=True)
+    budget = check_positive("budget", budget)
+    if budget > 1:
+        raise ValueError("budget must be in (0, 1] (a fraction of total_steps), got {!r}".format(
+            budget))
+    return total_steps, budget
 
 
 def _ranking(learner, select: str):

@@ -46,13 +46,14 @@ def test_configurations_tied_on_the_picking_seeds_count_equally():
 
 def test_compare_holdout_keeps_the_probe_off_the_scoring_split():
     import compare_holdout as ch
-    fit, val = ch.holdout_indices(455)
+    from common import holdout_indices
+    fit, val = holdout_indices(455)
     assert len(fit) == 364 and len(val) == 91  # 80 / 20 of the training split
     assert set(fit).isdisjoint(val) and sorted(np.concatenate([fit, val])) == list(range(455))
-    again = ch.holdout_indices(455)
+    again = holdout_indices(455)
     assert (again[0] == fit).all() and (again[1] == val).all()  # the same split every run
     learner, (Xv, yv) = ch.probe_learner("cancer-mlp32-adam", 0)
     Xtr = ch.data("cancer-mlp32-adam")[0].asnumpy()
-    assert Xv.shape[0] == len(ch.holdout_indices(Xtr.shape[0])[1]) and len(yv) == Xv.shape[0]
+    assert Xv.shape[0] == len(holdout_indices(Xtr.shape[0])[1]) and len(yv) == Xv.shape[0]
     # the validation rows are rows of the training split, never of the scoring split
     assert all((Xtr == row).all(axis=1).any() for row in Xv[:10])
