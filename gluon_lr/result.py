@@ -25,6 +25,15 @@ def _not_a_number(self, *args):
     raise TypeError(_AS_NUMBER)
 
 
+# MXNet 1.9's Adamax (mxnet/optimizer/optimizer.py) divides by max(beta2 * u, |g|) with no
+# epsilon: 0 / 0 for a weight whose gradient is exactly zero (seen here on digits, whose corner
+# pixels are always 0: NaN after the first step at any rate).
+ADAMAX_NAN = ("MXNet's Adamax divides by the running maximum of |gradient| with no epsilon, so "
+              "a weight whose gradient is exactly 0 (for example the weights of an input "
+              "feature that is always 0) becomes NaN at the first step, at any rate: use Adam or "
+              "Nadam, or drop the constant features")
+
+
 class LRFinderResult:
     """The outcome of a learning-rate range test.
 
@@ -68,6 +77,8 @@ class LRFinderResult:
             value, diagnosis = None, review.message or str(err)
         if not review.usable and review.code in ("dead", "non_finite"):
             value = None
+        if review.code == "non_finite" and str(meta.get("optimizer")).lower() == "adamax":
+            diagnosis = "{}. {}".format(diagnosis, ADAMAX_NAN)
         self.lrs = lrs_a
         self.losses = losses_a
         self.stop_reason = stop_reason

@@ -143,6 +143,27 @@ def test_nan_in_the_data_stops_the_run_and_names_it(seed):
         np.testing.assert_array_equal(v.data().asnumpy(), before[k])
 
 
+def test_adamax_nan_on_a_feature_that_is_always_zero_is_named():
+    # MXNet 1.9's Adamax: 0 / 0 for a weight whose gradient is 0 (digits' corner pixels)
+    X, y = _digits()
+    assert (X[:, 0] == 0).all()
+    net = _mlp(0, classes=10)
+    net(nd.array(X[:2]))
+    before = {k: v.data().asnumpy().copy() for k, v in net.collect_params().items()}
+    trainer = gluon.Trainer(net.collect_params(), "adamax", {"learning_rate": 1e-3})
+    result = _quiet_find(Learner(net, (X, y), trainer=trainer, batch_size=64), num_iter=20)
+    assert result.lr is None and result.diagnosis_code == "non_finite"
+    assert "Adamax divides by the running maximum" in result.diagnosis
+    assert "use Adam or Nadam" in result.diagnosis
+    for k, v in net.collect_params().items():
+        np.testing.assert_array_equal(v.data().asnumpy(), before[k])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        adam = LRFinderResult(result.lrs, result.losses, stop_reason="non_finite",
+                              optimizer="adam")
+    assert "Adamax" not in adam.diagnosis
+
+
 def test_nonfinite_guard_passes_finite_losses_and_flags_nan_parameters():
     net = _mlp(0)
     net(nd.ones((2, 3)))
