@@ -10,9 +10,6 @@ and batch order per seed across all runs). Scores are validation accuracy in per
 
 - ``result.schedule("auto", T)``: regret against the joint best (shape, peak) of the grid;
 - ``result.schedule(name, T)`` for each shape: regret against that shape's best grid peak;
-- the same two, and ``compare_schedules`` (whose probe starts from the auto peak), with the
-  peak rule before round 8 (``recommend.ADAPTIVE_MULTIPLE = 1``: no doubling of the peaks for
-  adaptive optimizers), side by side;
 - ``learner.compare_schedules(result, total_steps=T, val_data=...)``: the pick trained for T,
   its regret against the joint best, and its extra cost in steps as a multiple of T; next to
   it round 4's probe (``gluon_lr.compare.PROBE_RAISE = 1``: one constant run at the auto peak
@@ -54,7 +51,6 @@ sys.path.insert(0, HERE)
 from common import deployed_grid_search, seeded_net, train_epochs  # noqa: E402
 from schedule_tasks import SPLIT, TASKS, split  # noqa: E402
 from gluon_lr import Learner, LRFinderResult  # noqa: E402
-from gluon_lr import recommend  # noqa: E402
 from gluon_lr.recommend import SHAPES, build  # noqa: E402
 
 GRID = [10 ** (-4 + 0.25 * k) for k in range(23)]
@@ -202,10 +198,6 @@ def evaluate(name, gt, compare=True, lr_free=()):
     named = {s: [] for s in SHAPES}
     auto, auto_names, cmp_scores, cmp_cost, cmp_names = [], [], [], [], []
     race_scores, probe4_scores = [], []
-    # The peak rule before round 8 (recommend.ADAPTIVE_MULTIPLE = 1), side by side; it differs
-    # only for adaptive optimizers, so other tasks reuse the runs above.
-    adaptive = recommend.is_adaptive(TASKS[name]["optimizer"])
-    prev_named, prev_auto, prev_cmp = {s: [] for s in SHAPES}, [], []
     for i, seed in enumerate(gt["seeds"]):
         result = LRFinderResult.from_dict(gt["results"][i])
         for s in SHAPES:
@@ -245,32 +237,7 @@ def evaluate(name, gt, compare=True, lr_free=()):
                 r = lrn.compare_schedules(result, total_steps=T, val_data=(Xva.asnumpy(), yva),
                                           seed=seed, probe=False)
             race_scores.append(train(name, seed, r.best)[0])
-        if not adaptive:
-            for s in SHAPES:
-                prev_named[s].append(named[s][-1])
-            prev_auto.append(auto[-1])
-            if compare:
-                prev_cmp.append(cmp_scores[-1])
-            continue
-        saved, recommend.ADAPTIVE_MULTIPLE = recommend.ADAPTIVE_MULTIPLE, 1.0
-        try:
-            for s in SHAPES:
-                prev_named[s].append(train(name, seed, result.schedule(
-                    s, T, steps_per_epoch=spe))[0])
-            prev_auto.append(prev_named[result.schedule("auto", T).name][-1])
-            if compare:
-                lrn = learner(name, seed)
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    c = lrn.compare_schedules(result, total_steps=T,
-                                              val_data=(Xva.asnumpy(), yva), seed=seed)
-                prev_cmp.append(train(name, seed, c.best)[0])
-        finally:
-            recommend.ADAPTIVE_MULTIPLE = saved
     out["auto"] = statistics.mean(auto)
-    out["prev_auto_regret"] = joint - statistics.mean(prev_auto)
-    out["prev_named_regret"] = {s: shape_best[s] - statistics.mean(v)
-                                for s, v in prev_named.items()}
     out["auto_regret"] = joint - out["auto"]
     out["auto_names"] = auto_names
     out["named_regret"] = {s: shape_best[s] - statistics.mean(v) for s, v in named.items()}
@@ -282,7 +249,6 @@ def evaluate(name, gt, compare=True, lr_free=()):
         out["compare_names"] = cmp_names
         out["race_regret"] = joint - statistics.mean(race_scores)
         out["probe4_regret"] = joint - statistics.mean(probe4_scores)
-        out["prev_compare_regret"] = joint - statistics.mean(prev_cmp)
     for label, optimizer, params in lr_free:
         from gluon_lr.schedules import Cosine
         runs = [train(name, seed, Cosine(1.0, 0.0, T), optimizer, params)[0]
@@ -343,13 +309,6 @@ def report(rows, compare):
                   max(r["auto_regret"] for r in part), mean(r["auto"] for r in part),
                   mean(r["constant_grid"] for r in part),
                   mean(r["random_regret"] for r in part)))
-        print("{}: the peak rule before round 8 (ADAPTIVE_MULTIPLE = 1): auto regret mean "
-              "{:.2f}, worst {:.2f}{}".format(
-                  half, mean(r["prev_auto_regret"] for r in part),
-                  max(r["prev_auto_regret"] for r in part),
-                  "; compare_schedules from its peak: mean {:.2f}, worst {:.2f}".format(
-                      mean(r["prev_compare_regret"] for r in part),
-                      max(r["prev_compare_regret"] for r in part)) if compare else ""))
         if compare:
             print("{}: compare_schedules regret mean {:.2f}, worst {:.2f}, extra cost {:.2f} x T;"
                   " round-4 probe (PROBE_RAISE = 1) mean {:.2f}, worst {:.2f};"
@@ -374,8 +333,6 @@ def report(rows, compare):
                                                           for s in SHAPES)))
         print("| **mean** | {} |".format(" | ".join(
             fmt(mean(r["named_regret"][s] for r in part)) for s in SHAPES)))
-        print("| mean, the peak rule before round 8 | {} |".format(" | ".join(
-            fmt(mean(r["prev_named_regret"][s] for r in part)) for s in SHAPES)))
 
 
 def main():

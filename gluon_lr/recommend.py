@@ -3,9 +3,7 @@
 Every shape is parameterised by its *peak* (:func:`build`). The shapes that decay to zero over
 the budget (one-cycle, linear, cosine, warm-up + cosine) peak at sqrt(2) x the range test's
 suggestion (the ``auto`` rule), the others (constant, WSD, triangular) at the suggestion
-itself; with an adaptive optimizer (Adam, RMSProp, ...; :data:`ADAPTIVE`) every shape but
-constant peaks twice as high (:data:`ADAPTIVE_MULTIPLE`); every peak is capped at twice the
-rate where the loss bottomed out (:func:`peak`).
+itself; every peak is capped at twice the rate where the loss bottomed out (:func:`peak`).
 Round 3 kept 1 x for every shape (a refit on 16 tasks: 2 x falls off a cliff on some); with 20
 tasks seen, sqrt(2) x did best for the decaying shapes, and it was adopted after a blind test
 on six new tasks (FRESH4) under a criterion written down before they were trained, then
@@ -49,18 +47,6 @@ EDGE_CAP = 2.0
 # 1.33 against 1.98, worst 2.86 against 3.85.
 DECAYING = ("one_cycle", "linear", "cosine", "warmup_cosine")
 DECAY_MULTIPLE = 2.0 ** 0.5
-# Adaptive optimizers (a per-weight step size from gradient statistics): with one of these
-# recorded by the range test, every shape except constant peaks at ADAPTIVE_MULTIPLE x its
-# multiple above (decaying shapes 2 x sqrt(2) x the suggestion, WSD and triangular 2 x). Round 8:
-# on the cached grids of the 44 schedule-benchmark tasks seen by then, the SGD family did best
-# at sqrt(2) x (cosine 1.14 points of regret; 4 x falls off cliffs of 10-50 points) and Adam and
-# RMSProp at 2.83 x (1.44 against 1.84 at sqrt(2) x), for every non-constant shape; the best
-# constant rate stayed at 1 x. Tested blind on six new adaptive tasks (FRESH8, criterion
-# committed first); README.md, "Choosing the schedule for a budget", has the numbers, and the
-# tasks where it costs (diabetes, which over-trains: compare_schedules' probe is the remedy).
-ADAPTIVE = frozenset({"adam", "adamw", "adamax", "nadam", "rmsprop", "adagrad", "groupadagrad",
-                      "adadelta", "ftml", "ftrl", "lamb", "lans", "bertadam"})
-ADAPTIVE_MULTIPLE = 2.0
 # The shape result.schedule("auto", T) returns: at the peak above, the decaying shape with the
 # lowest mean regret against each task's best (shape, peak) over the 16 tasks of
 # benchmarks/schedule_quality.py seen by round 3 (cosine 1.50, linear 1.57, one_cycle 1.62
@@ -120,24 +106,12 @@ def peak(result, name: str) -> float:
     if name not in SCHEDULES:
         raise ValueError("unknown schedule {!r}; choose one of {}".format(
             name, sorted(list(SCHEDULES) + [AUTO])))
-    return _capped(result, _base(result)[0] * multiple(name, _optimizer(result)))
+    return _capped(result, _base(result)[0] * multiple(name))
 
 
-def multiple(name: str, optimizer: Optional[str] = None) -> float:
-    """The multiple of the suggestion that shape ``name`` peaks at (before the cap), for a range
-    test run with ``optimizer`` (the name in ``result.meta["optimizer"]``, e.g. ``"adam"``)."""
-    m = DECAY_MULTIPLE if name in DECAYING else 1.0
-    return m * ADAPTIVE_MULTIPLE if name != "constant" and is_adaptive(optimizer) else m
-
-
-def is_adaptive(optimizer: Optional[str]) -> bool:
-    """Whether ``optimizer`` (a name such as ``"adam"``) is in :data:`ADAPTIVE`."""
-    return isinstance(optimizer, str) and optimizer.lower() in ADAPTIVE
-
-
-def _optimizer(result) -> Optional[str]:
-    """The optimizer the range test recorded, or None."""
-    return (getattr(result, "meta", None) or {}).get("optimizer")
+def multiple(name: str) -> float:
+    """The multiple of the suggestion that shape ``name`` peaks at (before the cap)."""
+    return DECAY_MULTIPLE if name in DECAYING else 1.0
 
 
 def _base(result) -> Tuple[float, str]:
@@ -173,17 +147,14 @@ def configure(result, name: str, total_steps: int, steps_per_epoch: Optional[int
             name, sorted(list(SCHEDULES) + [AUTO])))
     total_steps = check_positive("total_steps", total_steps, integer=True)
     spe = steps_per_epoch or result.meta.get("steps_per_epoch")
-    opt = _optimizer(result)
-    (base, rule), m = _base(result), multiple(name, opt)
+    (base, rule), m = _base(result), multiple(name)
     p = _capped(result, base * m)
     sched = build(name, p, total_steps, spe, **overrides)
     sched.name = name
-    sched.reason = "{} at peak {:.3g}: {}the {} suggestion{}{}".format(
+    sched.reason = "{} at peak {:.3g}: {}the {} suggestion{}".format(
         name, p, "{:.2g} x ".format(m) if m != 1 else "", rule,
         ", {:.3g}, capped at {:g} x edge_lr".format(base, EDGE_CAP) if p < m * base * 0.999
-        else " ({:.3g})".format(base) if m != 1 else "",
-        " (twice as high for the adaptive optimizer {})".format(opt.lower())
-        if name != "constant" and is_adaptive(opt) else "")
+        else " ({:.3g})".format(base) if m != 1 else "")
     if result.lr is None:
         sched.reason += " (the run's {!r} rule gave none: {})".format(result.rule,
                                                                       result.diagnosis)

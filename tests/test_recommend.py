@@ -7,8 +7,7 @@ import pytest
 
 from gluon_lr import LRFinderResult
 from gluon_lr.recommend import (AUTO_SHAPE, EDGE_CAP, PEAK_BASE, SHAPES, build, configure,
-                                ADAPTIVE, ADAPTIVE_MULTIPLE, is_adaptive, multiple, peak,
-                                recommend)
+                                multiple, peak, recommend)
 from gluon_lr.schedules import SCHEDULES, WSD, Cosine, Linear, OneCycle, Triangular
 
 
@@ -126,28 +125,3 @@ def test_the_curve_rule_alone_is_enough_and_the_reason_says_the_run_had_none(mon
         expected = min(expected, EDGE_CAP * edge)
     assert s.max_value() == pytest.approx(expected)
     assert "gave none" in s.reason
-
-
-def test_an_adaptive_optimizer_doubles_every_peak_but_the_constant_rate():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        plain = LRFinderResult(*valley(), steps_per_epoch=10, optimizer="sgd")
-        adam = LRFinderResult(*valley(), steps_per_epoch=10, optimizer="adam")
-    assert adam.lr == plain.lr and adam.edge_lr == plain.edge_lr
-    assert ADAPTIVE_MULTIPLE == 2.0 and {"adam", "rmsprop", "nadam"} <= ADAPTIVE
-    assert not is_adaptive("sgd") and not is_adaptive("nag") and not is_adaptive(None)
-    assert is_adaptive("Adam")
-    for name in SCHEDULES:
-        m = multiple(name)
-        assert multiple(name, "sgd") == m
-        assert multiple(name, "rmsprop") == (m if name == "constant" else 2 * m)
-        assert peak(plain, name) == pytest.approx(min(m * plain.lr, EDGE_CAP * plain.edge_lr))
-        assert peak(adam, name) == pytest.approx(
-            min(multiple(name, "adam") * adam.lr, EDGE_CAP * adam.edge_lr))
-    assert peak(adam, "constant") == peak(plain, "constant")
-    assert peak(adam, "cosine") > peak(plain, "cosine")
-    s = adam.schedule("auto", 100)
-    assert s.max_value() == pytest.approx(peak(adam, "cosine"))
-    assert "adaptive optimizer adam" in s.reason
-    assert "adaptive" not in plain.schedule("auto", 100).reason
-    assert "adaptive" not in adam.schedule("constant", 100).reason
