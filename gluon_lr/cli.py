@@ -232,6 +232,13 @@ def build_parser() -> argparse.ArgumentParser:
                            "or a regression's validation loss is still falling); "
                            "prints a table with its evidence, choice and caveat, saves "
                            "compare.png/.json (default: off)")
+    find.add_argument("--check-rate", action="store_true",
+                      help="also spend half a training's steps (--epochs, default 5 epochs) "
+                           "checking the suggested constant rate on a held-out 20%% of the "
+                           "data: a constant run whose validation score peaked and then got "
+                           "clearly worse (over-training) lowers the rate to match the step it "
+                           "was best at; prints the rate to train with, saves "
+                           "check_rate.png/.json (default: off)")
     find.add_argument("--out", default="lr_find",
                       help="folder for lr_find.png, .csv and .json; an earlier run there is "
                            "kept (see below) (default: ./%(default)s/)")
@@ -442,8 +449,10 @@ def _cmd_find(args) -> int:
 
     if lr_free_message(args.optimizer):
         raise CLIError(lr_free_message(args.optimizer))
-    if args.epochs is not None and args.schedule is None:
-        raise CLIError("--epochs goes with --schedule NAME")
+    if args.epochs is not None and not (args.schedule or args.compare_schedules
+                                        or args.check_rate):
+        raise CLIError("--epochs goes with --schedule NAME, --compare-schedules or "
+                       "--check-rate")
     if args.schedule is not None and args.epochs is None:
         raise CLIError("--schedule needs --epochs N (the training length it is for)")
     mark = _marks(args.mark)
@@ -463,7 +472,7 @@ def _cmd_find(args) -> int:
         raise CLIError(str(err))
     loss_name = args.loss or "softmax"
     val = None
-    if args.compare_schedules:
+    if args.compare_schedules or args.check_rate:
         from .datasets import train_val_split
         try:
             X, Xv, y, yv = train_val_split(X, y)
@@ -514,9 +523,18 @@ def _cmd_find(args) -> int:
                        "values": schedule.values(total)}, f)
         _save_plot(lambda ax: plot_schedule(schedule, total, ax=ax, label=args.schedule),
                    paths["schedule_png"])
-    comparison = None
-    if val is not None:
-        total = args.epochs * learner.steps_per_epoch if args.epochs else None
+    comparison = check = None
+    total = args.epochs * learner.steps_per_epoch if args.epochs else None
+    if args.check_rate and result.lr is not None:
+        try:
+            check = learner.check_rate(result, val_data=val, seed=args.seed, total_steps=total)
+        except ValueError as err:
+            raise CLIError(str(err))
+        paths["check_rate"] = os.path.join(out, "check_rate.json")
+        paths["check_rate_png"] = os.path.join(out, "check_rate.png")
+        check.to_json(paths["check_rate"])
+        _save_plot(lambda ax: check.plot(ax=ax), paths["check_rate_png"])
+    if args.compare_schedules:
         try:
             comparison = learner.compare_schedules(result, val_data=val, seed=args.seed,
                                                    total_steps=total)
@@ -535,7 +553,8 @@ def _cmd_find(args) -> int:
                    schedule=repr(schedule) if schedule else None,
                    comparison=comparison.to_dict() if comparison else None,
                    comparison_evidence=_evidence(comparison, len(val[1])) if comparison
-                   else None, exit_status=status)
+                   else None, rate_check=check.to_dict() if check else None,
+                   exit_status=status)
         print(json.dumps(doc))
         return status
     if not args.quiet:
@@ -543,6 +562,10 @@ def _cmd_find(args) -> int:
             print("{} holds an earlier run: writing to {} instead (--overwrite replaces "
                   "it)".format(args.out, out))
         _report(result, schedule)
+        if check is not None:
+            _report_check(check, len(val[1]))
+        elif args.check_rate:
+            print("rate check: skipped, the range test gave no rate to check")
         if comparison is not None:
             _report_comparison(comparison, len(val[1]))
         _report_files(paths)
@@ -620,6 +643,15 @@ def _report_comparison(comparison, n_val: int) -> None:
     print(COMPARE_CAVEAT)
 
 
+def _report_check(check, n_val: int) -> None:
+    print("rate check ({} steps of {}, {:.1f} s, ranked by {} on {} held-out samples): "
+          "train at {:.3g}, {}".format(
+              check.steps, check.total_steps, check.seconds,
+              "accuracy" if check.select == "accuracy" else "validation loss", n_val, check.lr,
+              "the suggestion" if check.kept else "lowered from {:.3g}".format(check.suggested)))
+    print("  " + check.reason)
+
+
 def _fmt(lr) -> str:
     return "{:.3g}".format(lr) if lr is not None else "none"
 
@@ -669,6 +701,7 @@ def _report(result, schedule) -> None:
 
 _FILE_LABELS = (("png", "plot"), ("csv", "csv"), ("json", "json"),
                 ("schedule", "schedule"), ("schedule_png", "schedule plot"),
+                ("check_rate", "rate check"), ("check_rate_png", "rate check plot"),
                 ("compare", "comparison"), ("compare_png", "comparison plot"))
 
 

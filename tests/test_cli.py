@@ -196,3 +196,54 @@ def test_compare_evidence_says_when_the_validation_loss_rose():
     assert "rose 0.8% from the middle of the run to its end" in text and "fell" not in text
     probe["improvement"] = 0.12
     assert "fell 12.0%" in _evidence(SimpleNamespace(probe=probe, select="loss"), 50)
+
+
+def _regression_npz(tmp_path):
+    from sklearn.datasets import load_diabetes
+    d = load_diabetes()
+    X = (d.data - d.data.mean(0)) / d.data.std(0)
+    y = (d.target - d.target.mean()) / d.target.std()
+    path = str(tmp_path / "diabetes.npz")
+    np.savez(path, x=X.astype("float32"), y=y.astype("float32"))
+    return path
+
+
+def test_find_check_rate(tmp_path, capsys):
+    out = tmp_path / "o"
+    assert main(["find", "--data", _regression_npz(tmp_path), "--loss", "l2", "--optimizer",
+                 "adam", "--batch-size", "16", "--epochs", "30", "--check-rate",
+                 "--compare-schedules", "--out", str(out), "--seed", "0"]) == 0
+    text = capsys.readouterr().out
+    doc = json.loads((out / "check_rate.json").read_text())
+    saved = json.loads((out / "lr_find.json").read_text())
+    steps_per_epoch = saved["meta"]["steps_per_epoch"]
+    assert doc["total_steps"] == 30 * steps_per_epoch  # --epochs reaches the check
+    assert doc["select"] == "loss" and doc["suggested"] == pytest.approx(saved["lr"])
+    line = "rate check ({} steps of {}".format(doc["steps"], doc["total_steps"])
+    assert line in text and "ranked by validation loss on 89 held-out samples" in text
+    assert "train at {:.3g}".format(doc["lr"]) in text and doc["reason"] in text
+    if doc["kept"]:
+        assert "the suggestion" in text
+    else:
+        assert doc["lr"] < doc["suggested"]
+        assert "lowered from {:.3g}".format(doc["suggested"]) in text
+    assert "rate check: " + str(out / "check_rate.json") in text
+    assert (out / "check_rate.png").stat().st_size > 0
+    # --epochs also reaches compare_schedules now
+    assert json.loads((out / "compare.json").read_text())["total_steps"] == doc["total_steps"]
+
+
+def test_find_check_rate_json_and_without_epochs(tmp_path, capsys):
+    out = tmp_path / "o"
+    main(["find", "--data", "digits", "--check-rate", "--json", "--out", str(out)] + FAST)
+    doc = json.loads(capsys.readouterr().out)
+    check = doc["rate_check"]
+    assert check["total_steps"] == 5 * doc["meta"]["steps_per_epoch"]  # default: 5 epochs
+    assert check["select"] == "accuracy" and check["suggested"] == pytest.approx(doc["lr"])
+    assert doc["files"]["check_rate"].endswith("check_rate.json")
+
+
+def test_epochs_needs_something_to_be_for(capsys):
+    assert main(["find", "--data", "digits", "--epochs", "3"]) == 2
+    assert "--epochs goes with --schedule NAME, --compare-schedules or --check-rate" in \
+        capsys.readouterr().err
