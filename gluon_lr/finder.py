@@ -309,6 +309,7 @@ def median_run(results: List[LRFinderResult]) -> LRFinderResult:
         repeat_lrs=lrs, seconds=sum(r.meta.get("seconds", 0.0) for r in results),
         repeat_spread=math.log10(max(values) / min(values)) if len(values) == len(lrs)
         else None)
+    chosen._note_spread()  # confidence "low" when the runs disagree (result.UNSTABLE_SPREAD)
     return chosen
 
 

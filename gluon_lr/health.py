@@ -16,6 +16,9 @@ carried_over   low        a trainer that had already stepped: the loss rose firs
                           answer may be too low (momentum carried over from earlier training)
 open_ended     low        still falling at ``end_lr``: the answer is the steepest point
 noisy          low        no measurable fall before the loss blew up: a tenth of the blow-up
+unstable       low        a healthy curve, but find_lr's repeated sweeps (batch orders) disagreed
+                          by more than ``result.UNSTABLE_SPREAD`` decades: the median run's answer
+                          (set by the result, not by :func:`review`)
 non_finite     low/none   NaN or inf (loss or parameters) before the loss had risen: data with NaN
                           or inf, or a loss that produces them
 dead           none       the loss never got clearly below chance (ln(classes)): the net is not

@@ -34,6 +34,13 @@ ADAMAX_NAN = ("MXNet's Adamax divides by the running maximum of |gradient| with 
               "Nadam, or drop the constant features")
 
 
+# Repeated sweeps (find_lr's repeats) whose answers spread over more than this many decades
+# (meta["repeat_spread"]) make the answer rough: confidence "low", code "unstable" when the curve
+# itself looked healthy. The benchmark's tasks stay within 0.27 decades with the defaults
+# (README, "Trust"); a factor of 3 between batch orders is more than any rule's error there.
+UNSTABLE_SPREAD = 0.5
+
+
 class LRFinderResult:
     """The outcome of a learning-rate range test.
 
@@ -89,9 +96,30 @@ class LRFinderResult:
         self._diagnosis = diagnosis
         self.diagnosis_code = review.code
         self.confidence = "none" if value is None else review.confidence
+        self._note_spread()
         if value is None:
             warnings.warn("no learning rate could be suggested: {}".format(diagnosis),
                           RuntimeWarning, stacklevel=2)
+
+    def _note_spread(self) -> None:
+        """Mark the answer rough when repeated sweeps disagreed by more than
+        :data:`UNSTABLE_SPREAD` decades (``meta["repeat_spread"]``); idempotent."""
+        spread = self.meta.get("repeat_spread")
+        if self._lr is None or not isinstance(spread, (int, float)) or \
+                not spread > UNSTABLE_SPREAD:
+            return
+        answers = [v for v in self.meta.get("repeat_lrs") or () if isinstance(v, (int, float))]
+        note = ("the {} sweeps' answers spread over {:.2f} decades{}: the batch order moves the "
+                "answer, so it is rough; larger batches, more repeats or a longer sweep "
+                "(num_iter) steady it".format(
+                    len(answers) or "repeated", spread,
+                    " ({:.3g} .. {:.3g})".format(min(answers), max(answers)) if answers else ""))
+        if self._diagnosis and note in self._diagnosis:
+            return
+        if self.diagnosis_code == "ok":
+            self.diagnosis_code = "unstable"
+        self._diagnosis = "{}; {}".format(self._diagnosis, note) if self._diagnosis else note
+        self.confidence = "low"
 
     def __float__(self) -> float:
         if self._lr is None:

@@ -238,6 +238,37 @@ def test_confidence_and_codes():
     assert (flat.lr, flat.confidence, flat.diagnosis_code) == (None, "none", "flat")
 
 
+def test_repeated_sweeps_that_disagree_make_the_answer_rough():
+    from gluon_lr.finder import median_run
+    from gluon_lr.result import UNSTABLE_SPREAD
+    lrs, losses = valley_curve()
+    steady = LRFinderResult(lrs, losses, repeat_lrs=[0.1, 0.12, 0.15], repeat_spread=0.18)
+    assert (steady.confidence, steady.diagnosis_code, steady.diagnosis) == ("high", "ok", None)
+    rough = LRFinderResult(lrs, losses, repeat_lrs=[0.01, 0.1, 0.3], repeat_spread=1.48)
+    assert rough.lr == steady.lr  # the number stays: the median run's answer
+    assert (rough.confidence, rough.diagnosis_code) == ("low", "unstable")
+    assert "3 sweeps' answers spread over 1.48 decades (0.01 .. 0.3)" in rough.diagnosis
+    again = LRFinderResult.from_dict(rough.to_dict())  # a saved run reads the same
+    assert (again.confidence, again.diagnosis_code, again.diagnosis) == (
+        "low", "unstable", rough.diagnosis)
+    rough._note_spread()
+    assert rough.diagnosis.count("decades") == 1  # idempotent
+    # a low-confidence code keeps its name and gets the note added
+    lrs2, falling = valley_curve(u_min=1.0, blowup=False)
+    open_ended = LRFinderResult(lrs2, falling, repeat_lrs=[1.0, 5.0, 9.0], repeat_spread=0.95)
+    assert open_ended.diagnosis_code == "open_ended" and open_ended.confidence == "low"
+    assert open_ended.diagnosis.count("; the 3 sweeps' answers spread over 0.95") == 1
+    # median_run marks the run it reports, from the runs' own answers
+    runs = [LRFinderResult(*valley_curve(u_min=u)) for u in (-2.5, -1.2, -0.3)]
+    spread = math.log10(max(r.lr for r in runs) / min(r.lr for r in runs))
+    assert spread > UNSTABLE_SPREAD
+    chosen = median_run(runs)
+    assert chosen.meta["repeat_spread"] == pytest.approx(spread)
+    assert (chosen.confidence, chosen.diagnosis_code) == ("low", "unstable")
+    close = [LRFinderResult(*valley_curve(u_min=u)) for u in (-0.75, -0.7, -0.65)]
+    assert median_run(close).confidence == "high"
+
+
 # ---- the same checks inside Estimator.fit (LRFinderHandler) ------------------------------------
 def _fit_with_finder(X, y, optimizer, seed=0):
     from mxnet.gluon.contrib.estimator import Estimator
