@@ -526,24 +526,11 @@ def _cmd_find(args) -> int:
     comparison = check = None
     total = args.epochs * learner.steps_per_epoch if args.epochs else None
     if args.check_rate and result.lr is not None:
-        try:
-            check = learner.check_rate(result, val_data=val, seed=args.seed, total_steps=total)
-        except ValueError as err:
-            raise CLIError(str(err))
-        paths["check_rate"] = os.path.join(out, "check_rate.json")
-        paths["check_rate_png"] = os.path.join(out, "check_rate.png")
-        check.to_json(paths["check_rate"])
-        _save_plot(lambda ax: check.plot(ax=ax), paths["check_rate_png"])
+        check = _held_out_run(learner.check_rate, result, val, args.seed, total, out, paths,
+                              "check_rate")
     if args.compare_schedules:
-        try:
-            comparison = learner.compare_schedules(result, val_data=val, seed=args.seed,
-                                                   total_steps=total)
-        except ValueError as err:
-            raise CLIError(str(err))
-        paths["compare"] = os.path.join(out, "compare.json")
-        paths["compare_png"] = os.path.join(out, "compare.png")
-        comparison.to_json(paths["compare"])
-        _save_plot(lambda ax: comparison.plot(ax=ax), paths["compare_png"])
+        comparison = _held_out_run(learner.compare_schedules, result, val, args.seed, total,
+                                   out, paths, "compare")
     status = 0 if result.lr is not None else EXIT_NO_SUGGESTION
     if args.json:
         doc = result.to_dict()
@@ -570,6 +557,20 @@ def _cmd_find(args) -> int:
             _report_comparison(comparison, len(val[1]))
         _report_files(paths)
     return status
+
+
+def _held_out_run(run, result, val, seed, total, out: str, paths, name: str):
+    """``run`` (check_rate or compare_schedules) on the hold-out, its outcome saved as
+    ``name``.json and .png in ``out`` (recorded in ``paths``); a ValueError is a CLIError."""
+    try:
+        outcome = run(result, val_data=val, seed=seed, total_steps=total)
+    except ValueError as err:
+        raise CLIError(str(err))
+    paths[name] = os.path.join(out, name + ".json")
+    paths[name + "_png"] = os.path.join(out, name + ".png")
+    outcome.to_json(paths[name])
+    _save_plot(lambda ax: outcome.plot(ax=ax), paths[name + "_png"])
+    return outcome
 
 
 # Measured by benchmarks/schedule_quality.py (README, "Choosing the schedule for a budget").
