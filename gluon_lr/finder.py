@@ -370,10 +370,45 @@ def pooled_run(results: List[LRFinderResult], chosen: LRFinderResult) -> LRFinde
                               smoothing=chosen.smoothing, suggest=chosen.rule, **meta)
 
 
+def _check_optimizer(optimizer) -> None:
+    """A ValueError for an optimizer that ignores its learning rate; a warning for an LR-free
+    one (its rate is a multiplier a range test can sweep, but there is nothing to find)."""
+    from .validate import lr_ignored_message
+    if lr_ignored_message(optimizer):
+        raise ValueError(lr_ignored_message(optimizer))
+    if type(optimizer).__module__ == __package__ + ".optimizers":  # imported already
+        from .optimizers import lr_free_message
+        if lr_free_message(optimizer):
+            warnings.warn(lr_free_message(optimizer), RuntimeWarning, stacklevel=4)
+
+
+def _check_finite_parameters(params) -> None:
+    """A ValueError naming the parameters that hold NaN or inf before the range test (one
+    synchronisation): the sweep would only report them as turning non-finite at its start."""
+    data = [p for p in params if p._data is not None]
+    if not data:
+        return
+    flags = mx.nd.concat(*[(p.list_data()[0].astype("float32") * 0).sum().reshape((1,))
+                           for p in data], dim=0).asnumpy()
+    bad = [p.name for p, f in zip(data, flags) if not np.isfinite(f)]
+    if bad:
+        raise ValueError("the net's parameters hold NaN or inf before the range test: {}{}; "
+                         "they came from earlier training or loading (for example a rate "
+                         "that diverged): load a good checkpoint or re-initialise".format(
+                             ", ".join(bad[:3]), " and {} more".format(len(bad) - 3)
+                             if len(bad) > 3 else ""))
+
+
 def _from_learner(learner, start_lr, num_iter, accumulate: int):
     """``start_lr=None``: the optimizer's current rate; ``num_iter=None``: one pass."""
     if start_lr is None:
         start_lr = learner.trainer.learning_rate
+        if not (isinstance(start_lr, numbers.Real) and start_lr > 0):
+            raise ValueError("start_lr=None takes the trainer's current learning rate, which "
+                             "is {!r}{}: give start_lr".format(
+                                 start_lr, " (its lr_scheduler's value at step {}, a warm-up?)"
+                                 .format(learner.trainer.optimizer.num_update)
+                                 if learner.trainer.optimizer.lr_scheduler is not None else ""))
     if num_iter is None:
         spe = learner.steps_per_epoch
         if spe is None:
@@ -497,6 +532,8 @@ class LRFinder:
         if repeats is not None:
             repeats = _positive_int("repeats", repeats)
         learner = self.learner
+        _check_optimizer(learner.trainer.optimizer)
+        _check_finite_parameters(learner.params)
         start_lr, num_iter = _from_learner(learner, start_lr, num_iter, accumulate)
         sweep = Sweep(start_lr, end_lr, num_iter, step_mode, smoothing, stopping, suggest,
                       progress)

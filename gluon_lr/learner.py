@@ -13,7 +13,7 @@ from .dist import is_dist as _is_dist
 from .finder import EXTEND, LRFinder
 from .state import TrainingState, check_restorable
 from .validate import (check_class_labels, check_kvstore, check_loader_split, check_optimizer,
-                       check_optimizer_params)
+                       check_optimizer_can_train, check_optimizer_params)
 from .step import TrainingStep, first_line, mean_loss  # noqa: F401  (mean_loss re-exported)
 
 gluon = mx.gluon
@@ -219,6 +219,7 @@ class Learner:
             trainer = gluon.Trainer(net.collect_params(), optimizer, optimizer_params or None,
                                     kvstore=kvstore,
                                     update_on_kvstore=False if local_updates else None)
+        check_optimizer_can_train(trainer.optimizer, trainer._params)
         self.trainer = trainer
 
     def _dist_kvstore(self, kvstore, trainer):

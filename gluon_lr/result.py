@@ -40,6 +40,20 @@ ADAMAX_NAN = ("MXNet's Adamax divides by the running maximum of |gradient| with 
 # (README, "Trust"); a factor of 3 between batch orders is more than any rule's error there.
 UNSTABLE_SPREAD = 0.5
 
+# MXNet's FTRL (mxnet/optimizer/optimizer.py) sets each weight from its accumulated gradient
+# sums and the current rate, discarding the initial weights: a rising sweep stays at chance and
+# then blows up, while a constant rate trains (a red-team pass: lr=1 reached 73 % on digits).
+FTRL_NOTE = ("the loss stayed at its chance level, but MXNet's FTRL sets every weight from its "
+             "accumulated gradients and the current rate at each step, discarding the initial "
+             "weights, so a rising rate does not trace a range test and this need not mean the "
+             "inputs or labels are at fault: try a few constant rates instead")
+SGLD_NOTE = ("MXNet's SGLD adds Gaussian noise of standard deviation sqrt(lr) to every step: at "
+             "the higher rates of the sweep the noise alone can keep the loss at chance")
+# (optimizer name, diagnosis code) -> (replace the diagnosis?, the note)
+OPTIMIZER_NOTES = {("adamax", "non_finite"): (False, ADAMAX_NAN),
+                   ("ftrl", "dead"): (True, FTRL_NOTE),
+                   ("sgld", "dead"): (False, SGLD_NOTE)}
+
 
 class LRFinderResult:
     """The outcome of a learning-rate range test.
@@ -84,8 +98,9 @@ class LRFinderResult:
             value, diagnosis = None, review.message or str(err)
         if not review.usable and review.code in ("dead", "non_finite"):
             value = None
-        if review.code == "non_finite" and str(meta.get("optimizer")).lower() == "adamax":
-            diagnosis = "{}. {}".format(diagnosis, ADAMAX_NAN)
+        note = OPTIMIZER_NOTES.get((str(meta.get("optimizer")).lower(), review.code))
+        if note is not None:
+            diagnosis = note[1] if note[0] else "{}. {}".format(diagnosis, note[1])
         self.lrs = lrs_a
         self.losses = losses_a
         self.stop_reason = stop_reason

@@ -11,7 +11,8 @@ from typing import Any, Dict, Optional
 
 # Optimizer attributes that are settings (not bookkeeping such as num_update or lr).
 _SKIP = {"lr", "num_update", "begin_num_update", "aggregate_num", "allow_np_array",
-         "rescale_grad"}
+         "rescale_grad",
+         "m_schedule"}  # Nadam's running product of its momentum schedule: state
 
 
 def optimizer_settings(optimizer) -> Dict[str, Any]:

@@ -126,3 +126,47 @@ def check_loader_split(loader, num_ctx: int) -> None:
             "last_batch='keep'), which cannot be split over {} contexts; use "
             "last_batch='discard' or 'rollover'".format(rest, n, sampler._batch_size,
                                                        num_ctx))
+
+
+def check_optimizer_can_train(optimizer, params) -> None:
+    """Optimizers MXNet 1.9 cannot step with these parameters or settings, refused by name
+    before anything trains (they fail inside ``trainer.step`` with a bare assertion or an
+    unrelated message): GroupAdaGrad updates only 2-D weights and takes no weight decay;
+    DCASGD with momentum tests an NDArray's truth value."""
+    name = type(optimizer).__name__
+    if name == "GroupAdaGrad":
+        flat = [p.name for p in params
+                if p.grad_req != "null" and p.shape is not None and len(p.shape) != 2]
+        if flat:
+            raise ValueError("MXNet's GroupAdaGrad updates only 2-D weights, but this trainer "
+                             "also updates {} (shape {}){}: give those parameters another "
+                             "trainer, or use AdaGrad".format(
+                                 flat[0], _shape_of(params, flat[0]),
+                                 " and {} more".format(len(flat) - 1) if len(flat) > 1 else ""))
+        if getattr(optimizer, "wd", 0):
+            raise ValueError("MXNet's GroupAdaGrad takes no weight decay, got wd={!r}".format(
+                optimizer.wd))
+    if name == "DCASGD" and getattr(optimizer, "momentum", 0):
+        raise ValueError("MXNet 1.9's DCASGD fails at its first step with momentum > 0 (it "
+                         "tests an NDArray's truth value), got momentum={!r}: use momentum=0, "
+                         "or SGD/NAG with momentum".format(optimizer.momentum))
+
+
+def _shape_of(params, name: str):
+    return next(p.shape for p in params if p.name == name)
+
+
+# Optimizers whose step MXNet 1.9 computes without the learning rate.
+LR_IGNORED = {"AdaDelta": "its step is set by rho and epsilon alone "
+                          "(weight -= delta + wd * weight)"}
+
+
+def lr_ignored_message(optimizer) -> Optional[str]:
+    """One line when ``optimizer`` does not use its learning rate (a range test of it would
+    measure noise), else None."""
+    why = LR_IGNORED.get(type(optimizer).__name__)
+    if why is None:
+        return None
+    return ("MXNet's {} does not use the learning rate: {}; a range test of the learning rate "
+            "has nothing to find (tune rho and epsilon, or use Adam or RMSProp)".format(
+                type(optimizer).__name__, why))
