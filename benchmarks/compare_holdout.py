@@ -5,9 +5,8 @@ chosen schedule, so the probe decides on the samples it is judged on. Here, per 
 the probe's learner sees 80 % of the training split and validates on the other 20 % (a fixed
 shuffle per task), as ``gluon-lr find --compare-schedules`` does; the chosen schedule is then
 trained on the whole training split and scored on the validation split, as in
-``schedule_quality.py``. The two-sided probe as it ships, round 7's (its higher rate at 2 x
-the auto peak for adaptive optimizers too) and round 4's (``PROBE_RAISE = 1``) side by side,
-regrets in points against the joint best of the cached grid (it needs the ground truth
+``schedule_quality.py``. Round 7's two-sided probe and round 4's (``PROBE_RAISE = 1``) side by
+side, regrets in points against the joint best of the cached grid (it needs the ground truth
 that ``schedule_quality.py`` caches; no grid is trained here).
 
     python benchmarks/compare_holdout.py [--tasks a,b]
@@ -48,22 +47,18 @@ def evaluate(name):
     T = gt["T"]
     joint = max(max(v) for v in means(gt).values())
     out = {"task": name, "split": SPLIT[name]}
-    variants = (("two-sided", compare.PROBE_RAISE, compare.PROBE_RAISE_ADAPTIVE),
-                ("round 7", compare.PROBE_RAISE, compare.PROBE_RAISE),
-                ("round 4", 1.0, compare.PROBE_RAISE_ADAPTIVE))
-    for label, raise_, adaptive in variants:
+    for label, raise_ in (("two-sided", compare.PROBE_RAISE), ("round 4", 1.0)):
         scores, picks = [], []
         for i, seed in enumerate(gt["seeds"]):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 result = LRFinderResult.from_dict(gt["results"][i])
                 learner, val = probe_learner(name, seed)
-                saved = compare.PROBE_RAISE, compare.PROBE_RAISE_ADAPTIVE
-                compare.PROBE_RAISE, compare.PROBE_RAISE_ADAPTIVE = raise_, adaptive
+                saved, compare.PROBE_RAISE = compare.PROBE_RAISE, raise_
                 try:
                     c = learner.compare_schedules(result, total_steps=T, val_data=val, seed=seed)
                 finally:
-                    compare.PROBE_RAISE, compare.PROBE_RAISE_ADAPTIVE = saved
+                    compare.PROBE_RAISE = saved
             scores.append(train(name, seed, c.best)[0])
             picks.append(c.best.max_value())
         out[label] = joint - statistics.mean(scores)
@@ -81,17 +76,18 @@ def main():
     for name in names:
         rows.append(evaluate(name))
         r = rows[-1]
-        print("{:<28} {:<9} two-sided {:6.2f}  round 7 {:6.2f}  round 4 {:6.2f}".format(
-            name, r["split"], r["two-sided"], r["round 7"], r["round 4"]), flush=True)
+        print("{:<28} {:<9} two-sided {:6.2f}  round 4 {:6.2f}".format(
+            name, r["split"], r["two-sided"], r["round 4"]), flush=True)
     print("\n| group | tasks | two-sided probe, 20 % of the training split held out: mean / worst "
-          "| round 7's probe (2 x for adaptive optimizers too), same | round 4's probe, same |")
-    print("|---|---|---|---|---|")
+          "| round 4's probe, same: mean / worst |")
+    print("|---|---|---|---|")
     groups = list(dict.fromkeys(r["split"] for r in rows))
     for g in groups + ["all"]:
         part = [r for r in rows if g == "all" or r["split"] == g]
-        print("| {} | {} | {} |".format(g, len(part), " | ".join(
-            "{:.2f} / {:.2f}".format(statistics.mean(r[k] for r in part), max(r[k] for r in part))
-            for k in ("two-sided", "round 7", "round 4"))))
+        print("| {} | {} | {:.2f} / {:.2f} | {:.2f} / {:.2f} |".format(
+            g, len(part), statistics.mean(r["two-sided"] for r in part),
+            max(r["two-sided"] for r in part), statistics.mean(r["round 4"] for r in part),
+            max(r["round 4"] for r in part)))
     if args.json:
         with open(args.json, "w") as f:
             json.dump(rows, f, indent=1)

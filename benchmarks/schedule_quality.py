@@ -13,8 +13,7 @@ and batch order per seed across all runs). Scores are validation accuracy in per
 - ``learner.compare_schedules(result, total_steps=T, val_data=...)``: the pick trained for T,
   its regret against the joint best, and its extra cost in steps as a multiple of T; next to
   it round 4's probe (``gluon_lr.compare.PROBE_RAISE = 1``: one constant run at the auto peak
-  that can only lower it; the default until round 7), round 7's probe (its higher rate at
-  2 x the auto peak for every optimizer; ``PROBE_RAISE_ADAPTIVE = 2``) and the older design, ``probe=False``
+  that can only lower it; the default until round 7) and the older design, ``probe=False``
   (a race of 1/3, 1 and 3 x the auto peak, each at most 2 x ``edge_lr``);
 - the best constant rate of the 23-point grid (23 full trainings) next to the recommendation;
   that "best of the grid", like the joint best, is picked and scored on the same runs, so it
@@ -198,7 +197,7 @@ def evaluate(name, gt, compare=True, lr_free=()):
         "every shape, 2 seeds": joint - deployed_grid_search(every, 2)}
     named = {s: [] for s in SHAPES}
     auto, auto_names, cmp_scores, cmp_cost, cmp_names = [], [], [], [], []
-    race_scores, probe4_scores, probe7_scores = [], [], []
+    race_scores, probe4_scores = [], []
     for i, seed in enumerate(gt["seeds"]):
         result = LRFinderResult.from_dict(gt["results"][i])
         for s in SHAPES:
@@ -231,22 +230,6 @@ def evaluate(name, gt, compare=True, lr_free=()):
             finally:
                 compare_module.PROBE_RAISE = saved
             probe4_scores.append(train(name, seed, c4.best)[0])
-            # round 7's probe, side by side: the higher rate at 2 x for every optimizer (it
-            # differs from the default only for adaptive optimizers)
-            if compare_module.probe_raise(result) == compare_module.PROBE_RAISE:
-                probe7_scores.append(cmp_scores[-1])
-            else:
-                saved = compare_module.PROBE_RAISE_ADAPTIVE
-                compare_module.PROBE_RAISE_ADAPTIVE = compare_module.PROBE_RAISE
-                try:
-                    lrn = learner(name, seed)
-                    with warnings.catch_warnings():
-                        warnings.simplefilter("ignore")
-                        c7 = lrn.compare_schedules(result, total_steps=T,
-                                                   val_data=(Xva.asnumpy(), yva), seed=seed)
-                finally:
-                    compare_module.PROBE_RAISE_ADAPTIVE = saved
-                probe7_scores.append(train(name, seed, c7.best)[0])
             # the older design, side by side: a race of 1/3, 1, 3 x the auto peak
             lrn = learner(name, seed)
             with warnings.catch_warnings():
@@ -266,7 +249,6 @@ def evaluate(name, gt, compare=True, lr_free=()):
         out["compare_names"] = cmp_names
         out["race_regret"] = joint - statistics.mean(race_scores)
         out["probe4_regret"] = joint - statistics.mean(probe4_scores)
-        out["probe7_regret"] = joint - statistics.mean(probe7_scores)
     for label, optimizer, params in lr_free:
         from gluon_lr.schedules import Cosine
         runs = [train(name, seed, Cosine(1.0, 0.0, T), optimizer, params)[0]
@@ -328,10 +310,6 @@ def report(rows, compare):
                   mean(r["constant_grid"] for r in part),
                   mean(r["random_regret"] for r in part)))
         if compare:
-            print("{}: round 7's probe (the higher rate at 2 x for adaptive optimizers too): "
-                  "compare_schedules regret mean {:.2f}, worst {:.2f}".format(
-                      half, mean(r["probe7_regret"] for r in part),
-                      max(r["probe7_regret"] for r in part)))
             print("{}: compare_schedules regret mean {:.2f}, worst {:.2f}, extra cost {:.2f} x T;"
                   " round-4 probe (PROBE_RAISE = 1) mean {:.2f}, worst {:.2f};"
                   " race of peaks (probe=False) regret mean {:.2f}".format(

@@ -65,28 +65,11 @@ PROBE_TOLERANCE = {"accuracy": 2.0, "loss": 0.03}
 # cached grids: mean regret 0.90 against 1.17 for round 4's probe) and tested blind on FRESH6
 # (README.md, "Choosing the schedule for a budget").
 PROBE_RAISE = 2.0
-# For a range test that recorded an adaptive optimizer (ADAPTIVE: Adam, RMSProp, Nadam, ...)
-# the higher rate is PROBE_RAISE_ADAPTIVE x P instead (unless PROBE_RAISE is 1: no raising).
-# Round 8: on the recorded probe curves of the 44 tasks seen by then, adaptive optimizers' best
-# decaying peaks sat higher (README.md, item 11); under blind test on FRESH9.
-PROBE_RAISE_ADAPTIVE = 4.0
-ADAPTIVE = frozenset({"adam", "adamw", "adamax", "nadam", "rmsprop", "adagrad", "groupadagrad",
-                      "adadelta", "ftml", "ftrl", "lamb", "lans", "bertadam"})
 # Ranked by validation loss: the relative fall of the smoothed validation loss from the middle
 # of the probe to its end above which the validation is "still improving" and the peak is raised.
 # (0.02 to 0.07 gave the same picks on the 32 design tasks; at 0.1 one seed with a 7.8 %
 # fall was not raised.)
 PROBE_IMPROVING = 0.05
-
-
-def probe_raise(result) -> float:
-    """The multiple of the auto peak the two-sided probe tries: :data:`PROBE_RAISE`, or
-    :data:`PROBE_RAISE_ADAPTIVE` when the range test recorded an optimizer in
-    :data:`ADAPTIVE` (and raising is on)."""
-    optimizer = str((getattr(result, "meta", None) or {}).get("optimizer") or "").lower()
-    if PROBE_RAISE > 1 and optimizer in ADAPTIVE:
-        return PROBE_RAISE_ADAPTIVE
-    return PROBE_RAISE
 
 
 class ScheduleComparison:
@@ -384,7 +367,7 @@ def compare_schedules(learner, result, total_steps: Optional[int] = None, val_da
         raise ValueError("probe=True spends the whole budget on the over-training probe; "
                          "candidates are raced with probe=False")
     cands = _candidates(result, candidates, auto_shape, auto_peak)
-    raise_peak = probe_raise(result) * auto_peak
+    raise_peak = PROBE_RAISE * auto_peak
     if result.edge_lr is not None:
         raise_peak = min(raise_peak, EDGE_CAP * result.edge_lr)
     raise_peak = max(auto_peak, raise_peak)
