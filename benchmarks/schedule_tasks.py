@@ -253,6 +253,8 @@ FRESH8 = {
 # 0.98 (worst 2.70) against 1.07 (4.53) for the landed probe; on the 21 adaptive tasks 1.14
 # against 1.32; DESIGN 1.03 against 0.96, HELD-OUT level (0.45), FRESH 0.51 against 0.40,
 # FRESH4 1.25 against 1.18 (/work/exp8/probe_adapt.py).
+# Outcome: not met on the worst task: mean 2.00 against 2.01, worst 3.24 against 2.60
+# (digits-mlp48-nadam-b64 1.94 -> 3.24); reverted (README.md, item 12).
 # Decided before training: PROBE_RAISE_ADAPTIVE = 4 becomes the default if, on these six tasks
 # (all adaptive), compare_schedules' trained mean regret is lower than with
 # PROBE_RAISE_ADAPTIVE = 2 (the landed probe) and its worst is not higher by more than 0.5;
