@@ -82,6 +82,24 @@ def _check_steps(total: int, what: str) -> None:
                        "at every step)".format(what, total, MAX_STEPS))
 
 
+def _check_probe_length(args, steps_per_epoch: int, n_train: int) -> None:
+    """--check-rate / --compare-schedules: the training they are for (--epochs, default 5) has
+    at most MAX_STEPS steps and leaves their probes enough steps, checked before anything
+    trains or is written."""
+    from .compare import DEFAULT_BUDGET, PROBE_WINDOW
+    flags = " / ".join(f for f, on in (("--check-rate", args.check_rate),
+                                       ("--compare-schedules", args.compare_schedules)) if on)
+    epochs = args.epochs or 5
+    total = epochs * steps_per_epoch
+    _check_steps(total, "{} x {} steps per epoch for {}".format(epochs, steps_per_epoch, flags))
+    extra = int(DEFAULT_BUDGET * total)
+    if extra < PROBE_WINDOW + 1:
+        raise CLIError("{}: {} epochs of {} steps ({} samples after the 20% hold-out, batch "
+                       "size {}) leave {} steps for the probe; it needs at least {}: raise "
+                       "--epochs".format(flags, epochs, steps_per_epoch, n_train,
+                                         args.batch_size, extra, PROBE_WINDOW + 1))
+
+
 def _check_folder_of(path: str, flag: str) -> None:
     """Fail before any work when ``path`` cannot be written: its folder is missing."""
     folder = os.path.dirname(os.path.abspath(path))
@@ -494,6 +512,8 @@ def _cmd_find(args) -> int:
     try:
         learner = Learner(net, (X, y), loss=loss, optimizer=args.optimizer,
                           optimizer_params=params, ctx=ctx, batch_size=args.batch_size)
+        if val is not None:
+            _check_probe_length(args, learner.steps_per_epoch, len(y))
         result = _run_quietly(lambda: learner.find_lr(
             start_lr=args.start_lr, end_lr=args.end_lr, num_iter=args.num_iter,
             step_mode=args.step_mode, suggest=args.suggest, repeats=args.repeats,
@@ -551,6 +571,9 @@ def _cmd_find(args) -> int:
         _report(result, schedule)
         if check is not None:
             _report_check(check, len(val[1]))
+            if schedule is not None and not check.kept:
+                print("note: --schedule {} was built from the suggestion ({:.3g}), not from "
+                      "the checked rate".format(args.schedule, result.lr))
         elif args.check_rate:
             print("rate check: skipped, the range test gave no rate to check")
         if comparison is not None:

@@ -707,6 +707,8 @@ def _runs(learner, val, rng, seed: Optional[int], classify: bool):
         except Exception as err:
             raise ValueError("val_data could not be scored by the net ({}: {})".format(
                 type(err).__name__, str(err).splitlines()[0] if str(err) else "")) from err
+        from .finder import _check_finite_parameters
+        _check_finite_parameters(learner.params)
         state = learner.snapshot()
         try:
             def train(schedule, steps: int, every: Optional[int] = None):
@@ -894,5 +896,8 @@ def _evaluate(learner, batches, classify: bool):
                 correct += int((out.argmax(axis=1) == y.astype(out.dtype)).sum().asscalar())
         n += step.size(inputs)
     loss = total / n
+    from .finder import non_finite_parameters
+    if math.isfinite(loss) and non_finite_parameters(learner.params):
+        loss = math.inf  # diverged: NaN weights behind finite outputs (a ReLU hides them)
     return (loss if math.isfinite(loss) else math.inf), (100.0 * correct / n if classify
                                                          else None)

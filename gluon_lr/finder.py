@@ -382,15 +382,20 @@ def _check_optimizer(optimizer) -> None:
             warnings.warn(lr_free_message(optimizer), RuntimeWarning, stacklevel=4)
 
 
+def non_finite_parameters(params) -> List[str]:
+    """The names of the (initialised) parameters holding NaN or inf; one synchronisation."""
+    data = [p for p in params if p._data is not None]
+    if not data:
+        return []
+    flags = mx.nd.concat(*[(p.list_data()[0].astype("float32") * 0).sum().reshape((1,))
+                           for p in data], dim=0).asnumpy()
+    return [p.name for p, f in zip(data, flags) if not np.isfinite(f)]
+
+
 def _check_finite_parameters(params) -> None:
     """A ValueError naming the parameters that hold NaN or inf before the range test (one
     synchronisation): the sweep would only report them as turning non-finite at its start."""
-    data = [p for p in params if p._data is not None]
-    if not data:
-        return
-    flags = mx.nd.concat(*[(p.list_data()[0].astype("float32") * 0).sum().reshape((1,))
-                           for p in data], dim=0).asnumpy()
-    bad = [p.name for p, f in zip(data, flags) if not np.isfinite(f)]
+    bad = non_finite_parameters(params)
     if bad:
         raise ValueError("the net's parameters hold NaN or inf before the range test: {}{}; "
                          "they came from earlier training or loading (for example a rate "

@@ -4,6 +4,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import numbers
 import os
 import warnings
 from typing import Any, Dict, Optional, Sequence, Tuple
@@ -52,6 +53,8 @@ SGLD_NOTE = ("MXNet's SGLD adds Gaussian noise of standard deviation sqrt(lr) to
 # (optimizer name, diagnosis code) -> (replace the diagnosis?, the note)
 OPTIMIZER_NOTES = {("adamax", "non_finite"): (False, ADAMAX_NAN),
                    ("ftrl", "dead"): (True, FTRL_NOTE),
+                   ("ftrl", "no_descent"): (True, FTRL_NOTE.replace(
+                       "the loss stayed at its chance level", "the loss never decreased")),
                    ("sgld", "dead"): (False, SGLD_NOTE)}
 
 
@@ -119,16 +122,26 @@ class LRFinderResult:
     def _note_spread(self) -> None:
         """Mark the answer rough when repeated sweeps disagreed by more than
         :data:`UNSTABLE_SPREAD` decades (``meta["repeat_spread"]``); idempotent."""
-        spread = self.meta.get("repeat_spread")
-        if self._lr is None or not isinstance(spread, (int, float)) or \
-                not spread > UNSTABLE_SPREAD:
+        lrs = self.meta.get("repeat_lrs")
+        lrs = list(lrs) if isinstance(lrs, (list, tuple)) else []
+        answers = [float(v) for v in lrs if isinstance(v, numbers.Real) and
+                   not isinstance(v, bool) and math.isfinite(v) and v > 0]
+        if len(answers) >= 2:  # the answered runs, also when one gave none
+            spread = math.log10(max(answers) / min(answers))
+        else:
+            spread = self.meta.get("repeat_spread")
+            if isinstance(spread, bool) or not isinstance(spread, numbers.Real):
+                return
+        if self._lr is None or not spread > UNSTABLE_SPREAD:  # NaN is never above
             return
-        answers = [v for v in self.meta.get("repeat_lrs") or () if isinstance(v, (int, float))]
-        note = ("the {} sweeps' answers spread over {:.2f} decades{}: the batch order moves the "
-                "answer, so it is rough; larger batches, more repeats or a longer sweep "
+        note = ("the {} sweeps' answers spread over {:.2f} decades{}{}: the batch order moves "
+                "the answer, so it is rough; larger batches, more repeats or a longer sweep "
                 "(num_iter) steady it".format(
-                    len(answers) or "repeated", spread,
-                    " ({:.3g} .. {:.3g})".format(min(answers), max(answers)) if answers else ""))
+                    len(lrs) or "repeated", float(spread),
+                    " ({:.3g} .. {:.3g})".format(min(answers), max(answers))
+                    if len(answers) >= 2 else "",
+                    "; {} gave none".format(len(lrs) - len(answers))
+                    if len(answers) >= 2 and len(answers) < len(lrs) else ""))
         if self._diagnosis and note in self._diagnosis:
             return
         if self.diagnosis_code == "ok":

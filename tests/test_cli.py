@@ -247,3 +247,37 @@ def test_epochs_needs_something_to_be_for(capsys):
     assert main(["find", "--data", "digits", "--epochs", "3"]) == 2
     assert "--epochs goes with --schedule NAME, --compare-schedules or --check-rate" in \
         capsys.readouterr().err
+
+
+def test_held_out_probes_check_their_length_before_anything_is_written(tmp_path, capsys):
+    out = tmp_path / "o"
+    assert main(["find", "--data", "digits", "--check-rate", "--epochs", "100000000",
+                 "--out", str(out)] + FAST) == 2
+    assert "for --check-rate is" in capsys.readouterr().err and not out.exists()
+    X = np.random.RandomState(0).randn(30, 4).astype("float32")
+    y = (X[:, 0] > 0).astype("float32")
+    path = str(tmp_path / "tiny.npz")
+    np.savez(path, x=X, y=y)
+    assert main(["find", "--data", path, "--batch-size", "8", "--check-rate",
+                 "--compare-schedules", "--out", str(out)] + FAST) == 2
+    err = capsys.readouterr().err
+    assert "--check-rate / --compare-schedules: 5 epochs of 3 steps" in err
+    assert "leave 7 steps for the probe; it needs at least 10: raise --epochs" in err
+    assert not out.exists()
+
+
+def test_a_schedule_next_to_a_lowered_rate_says_what_it_was_built_from(tmp_path, capsys,
+                                                                      monkeypatch):
+    from gluon_lr import Learner
+    real = Learner.check_rate
+
+    def lowered(self, *args, **kwargs):
+        check = real(self, *args, **kwargs)
+        check.lr, check.kept = check.suggested / 3, False
+        return check
+    monkeypatch.setattr(Learner, "check_rate", lowered)
+    out = tmp_path / "o"
+    assert main(["find", "--data", "digits", "--check-rate", "--schedule", "constant",
+                 "--epochs", "3", "--out", str(out)] + FAST) == 0
+    text = capsys.readouterr().out
+    assert "note: --schedule constant was built from the suggestion" in text

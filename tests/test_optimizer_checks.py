@@ -143,3 +143,69 @@ def test_nadam_momentum_schedule_state_is_not_recorded_as_a_setting():
     result = _find(Learner(_net(), (X, y), optimizer="nadam", batch_size=32))
     assert "m_schedule" not in result.meta["optimizer_params"]
     assert "beta1" in result.meta["optimizer_params"]
+
+
+@pytest.mark.parametrize("optimizer,params,match", [
+    ("adadelta", {}, "AdaDelta does not use the learning rate"),
+    ("dcasgd", {"momentum": 0.9}, "DCASGD fails at its first step with momentum > 0"),
+    ("sgd", {"nan": True}, "parameters hold NaN or inf before the range test")])
+def test_the_estimator_handler_makes_the_same_checks(optimizer, params, match):
+    from mxnet.gluon.contrib.estimator import Estimator
+    from gluon_lr.estimator import LRFinderHandler
+    X, y = _data()
+    net = _net()
+    if params.pop("nan", False):
+        net[0].weight.data()[0, 0] = float("nan")
+    before = _weights(net)
+    trainer = gluon.Trainer(net.collect_params(), optimizer, dict(params, learning_rate=0.01))
+    est = Estimator(net, gluon.loss.SoftmaxCrossEntropyLoss(), trainer=trainer)
+    loader = gluon.data.DataLoader(gluon.data.ArrayDataset(X, y), batch_size=32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(ValueError, match=match):
+            est.fit(loader, epochs=1, event_handlers=[LRFinderHandler(progress=False)])
+    _same(net, before)
+
+
+def test_a_repeat_that_gave_no_answer_does_not_hide_the_others_disagreeing():
+    from gluon_lr.finder import median_run
+    from tests.test_suggest import valley_curve
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        runs = [LRFinderResult(*valley_curve(u_min=-2.5)), LRFinderResult(*valley_curve(u_min=-0.3)),
+                LRFinderResult(np.geomspace(1e-4, 1, 40), np.full(40, 2.3))]
+    assert runs[2].lr is None
+    chosen = median_run(runs)
+    assert chosen.meta["repeat_spread"] is None  # documented: not every run answered
+    assert (chosen.confidence, chosen.diagnosis_code) == ("low", "unstable")
+    assert "the 3 sweeps' answers spread over" in chosen.diagnosis
+    assert "; 1 gave none" in chosen.diagnosis
+
+
+def test_ftrl_that_never_descends_is_named_too():
+    lrs = np.geomspace(1e-5, 1.0, 40)
+    losses = 2.3 + np.linspace(0, 3, 40)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        r = LRFinderResult(lrs, losses, optimizer="ftrl")
+    assert r.diagnosis_code == "no_descent" and r.diagnosis.startswith(
+        "the loss never decreased, but MXNet's FTRL")
+
+
+def test_check_rate_reads_nan_weights_behind_finite_outputs_as_divergence():
+    # Adamax on digits: NaN weights after one step; a ReLU turns them into finite outputs
+    from sklearn.datasets import load_digits
+    d = load_digits()
+    X, y = (d.data / 16.0).astype("float32"), d.target.astype("float32")
+    net = gluon.nn.HybridSequential()
+    net.add(gluon.nn.Dense(16, activation="relu"), gluon.nn.Dense(10))
+    net.initialize(mx.init.Xavier())
+    net(nd.array(X[:2]))
+    before = _weights(net)
+    learner = Learner(net, (X[:1400], y[:1400]), optimizer="adamax", batch_size=64)
+    result = LRFinderResult(np.geomspace(1e-4, 1, 40), np.linspace(2.3, 1.0, 40))
+    check = learner.check_rate(result, total_steps=40, lr=0.002, val_data=(X[1400:], y[1400:]),
+                               seed=0)
+    assert not check.kept and "diverged" in check.reason
+    assert check.probe["diverged_at"] == 1
+    _same(net, before)
