@@ -548,7 +548,7 @@ def _cmd_find(args) -> int:
     if args.check_rate and result.lr is not None:
         check = _held_out_run(learner.check_rate, result, val, args.seed, total, out, paths,
                               "check_rate")
-    if args.compare_schedules:
+    if args.compare_schedules and result.lr is not None:
         comparison = _held_out_run(learner.compare_schedules, result, val, args.seed, total,
                                    out, paths, "compare")
     status = 0 if result.lr is not None else EXIT_NO_SUGGESTION
@@ -578,6 +578,8 @@ def _cmd_find(args) -> int:
             print("rate check: skipped, the range test gave no rate to check")
         if comparison is not None:
             _report_comparison(comparison, len(val[1]))
+        elif args.compare_schedules:
+            print("schedule comparison: skipped, the range test gave no suggestion")
         _report_files(paths)
     return status
 

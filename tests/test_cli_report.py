@@ -178,3 +178,14 @@ def test_extend_goes_on_past_end_lr_and_says_so(npz, tmp_path, capsys):
     assert "extended:" not in text and "iterations: 20 of 20" in text
     assert main(base + ["--out", str(tmp_path / "c"), "--extend", "-1"]) == 2
     assert "expected a finite number >= 0, got '-1'" in capsys.readouterr().err
+
+
+def test_flat_curve_with_the_held_out_probes_still_exits_3_with_its_report(npz, tmp_path,
+                                                                           capsys):
+    code = main(["find", "--data", npz, "--batch-size", "4", "--out", str(tmp_path / "o"),
+                 "--check-rate", "--compare-schedules", "--epochs", "8"] + FLAT)
+    assert code == 3
+    out = capsys.readouterr().out
+    assert "suggested learning rate (auto): none" in out
+    assert "rate check: skipped, the range test gave no rate to check" in out
+    assert "schedule comparison: skipped, the range test gave no suggestion" in out
