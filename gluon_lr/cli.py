@@ -521,6 +521,9 @@ def _cmd_find(args) -> int:
             progress=False if (args.quiet or args.json) else None),
             lambda r: r.diagnosis)
     except (ValueError, TypeError) as err:
+        if val is not None and "larger than the data" in str(err):
+            raise CLIError("{} (the part left after the 20% hold-out of --check-rate / "
+                           "--compare-schedules)".format(err))
         raise CLIError(str(err))
     result.meta.update(model=model, data=args.data,
                        loss="{} ({})".format(loss_name, KINDS[loss_name]))
@@ -545,12 +548,19 @@ def _cmd_find(args) -> int:
                    paths["schedule_png"])
     comparison = check = None
     total = args.epochs * learner.steps_per_epoch if args.epochs else None
-    if args.check_rate and result.lr is not None:
-        check = _held_out_run(learner.check_rate, result, val, args.seed, total, out, paths,
-                              "check_rate")
-    if args.compare_schedules and result.lr is not None:
-        comparison = _held_out_run(learner.compare_schedules, result, val, args.seed, total,
-                                   out, paths, "compare")
+    try:
+        if args.check_rate and result.lr is not None:
+            check = _held_out_run(learner.check_rate, result, val, args.seed, total, out,
+                                  paths, "check_rate")
+        if args.compare_schedules and result.lr is not None:
+            comparison = _held_out_run(learner.compare_schedules, result, val, args.seed,
+                                       total, out, paths, "compare")
+    except KeyboardInterrupt:  # the range test itself finished: say what it found
+        if not (args.quiet or args.json):
+            _report(result, schedule)
+            print("(interrupted during the held-out probes; net and trainer restored)")
+            _report_files(paths)
+        raise
     status = 0 if result.lr is not None else EXIT_NO_SUGGESTION
     if args.json:
         doc = result.to_dict()

@@ -281,3 +281,27 @@ def test_a_schedule_next_to_a_lowered_rate_says_what_it_was_built_from(tmp_path,
                  "--epochs", "3", "--out", str(out)] + FAST) == 0
     text = capsys.readouterr().out
     assert "note: --schedule constant was built from the suggestion" in text
+
+
+def test_ctrl_c_during_the_probes_still_reports_the_range_test(tmp_path, capsys, monkeypatch):
+    from gluon_lr import Learner
+
+    def interrupted(self, *args, **kwargs):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(Learner, "check_rate", interrupted)
+    out = tmp_path / "o"
+    assert main(["find", "--data", "digits", "--check-rate", "--out", str(out)] + FAST) == 130
+    captured = capsys.readouterr()
+    assert "suggested learning rate (auto):" in captured.out
+    assert "interrupted during the held-out probes" in captured.out
+    assert "json: " + str(out / "lr_find.json") in captured.out
+    assert captured.err == "gluon-lr: interrupted\n"
+
+
+def test_a_batch_too_large_for_the_hold_out_says_so(tmp_path, capsys):
+    X = np.random.RandomState(0).randn(30, 4).astype("float32")
+    y = (X[:, 0] > 0).astype("float32")
+    path = str(tmp_path / "tiny.npz")
+    np.savez(path, x=X, y=y)
+    assert main(["find", "--data", path, "--batch-size", "28", "--check-rate"] + FAST) == 2
+    assert "after the 20% hold-out of --check-rate" in capsys.readouterr().err
