@@ -82,14 +82,14 @@ def _check_steps(total: int, what: str) -> None:
                        "at every step)".format(what, total, MAX_STEPS))
 
 
-def _check_probe_length(args, steps_per_epoch: int, n_train: int) -> None:
-    """--check-rate / --compare-schedules: the training they are for (--epochs, default 5) has
-    at most MAX_STEPS steps and leaves their probes enough steps, checked before anything
-    trains or is written."""
-    from .compare import DEFAULT_BUDGET, PROBE_WINDOW
+def _probe_steps(args, steps_per_epoch: int, n_train: int) -> int:
+    """--check-rate / --compare-schedules: the training they are for (--epochs, default
+    compare.DEFAULT_EPOCHS), in steps, checked before anything trains or is written: at most
+    MAX_STEPS, and leaving their probes enough steps."""
+    from .compare import DEFAULT_BUDGET, DEFAULT_EPOCHS, PROBE_WINDOW
     flags = " / ".join(f for f, on in (("--check-rate", args.check_rate),
                                        ("--compare-schedules", args.compare_schedules)) if on)
-    epochs = args.epochs or 5
+    epochs = args.epochs or DEFAULT_EPOCHS
     total = epochs * steps_per_epoch
     _check_steps(total, "{} x {} steps per epoch for {}".format(epochs, steps_per_epoch, flags))
     extra = int(DEFAULT_BUDGET * total)
@@ -98,6 +98,7 @@ def _check_probe_length(args, steps_per_epoch: int, n_train: int) -> None:
                        "size {}) leave {} steps for the probe; it needs at least {}: raise "
                        "--epochs".format(flags, epochs, steps_per_epoch, n_train,
                                          args.batch_size, extra, PROBE_WINDOW + 1))
+    return total
 
 
 def _check_folder_of(path: str, flag: str) -> None:
@@ -513,7 +514,7 @@ def _cmd_find(args) -> int:
         learner = Learner(net, (X, y), loss=loss, optimizer=args.optimizer,
                           optimizer_params=params, ctx=ctx, batch_size=args.batch_size)
         if val is not None:
-            _check_probe_length(args, learner.steps_per_epoch, len(y))
+            probe_total = _probe_steps(args, learner.steps_per_epoch, len(y))
         result = _run_quietly(lambda: learner.find_lr(
             start_lr=args.start_lr, end_lr=args.end_lr, num_iter=args.num_iter,
             step_mode=args.step_mode, suggest=args.suggest, repeats=args.repeats,
@@ -547,14 +548,13 @@ def _cmd_find(args) -> int:
         _save_plot(lambda ax: plot_schedule(schedule, total, ax=ax, label=args.schedule),
                    paths["schedule_png"])
     comparison = check = None
-    total = args.epochs * learner.steps_per_epoch if args.epochs else None
     try:
         if args.check_rate and result.lr is not None:
-            check = _held_out_run(learner.check_rate, result, val, args.seed, total, out,
-                                  paths, "check_rate")
+            check = _held_out_run(learner.check_rate, result, val, args.seed, probe_total,
+                                  out, paths, "check_rate")
         if args.compare_schedules and result.lr is not None:
             comparison = _held_out_run(learner.compare_schedules, result, val, args.seed,
-                                       total, out, paths, "compare")
+                                       probe_total, out, paths, "compare")
     except KeyboardInterrupt:  # the range test itself finished: say what it found
         if not (args.quiet or args.json):
             _report(result, schedule)

@@ -50,6 +50,7 @@ nd = mx.nd
 DEFAULT_PEAK_FACTORS = (1.0 / 3.0, 1.0, 3.0)
 DEFAULT_CANDIDATES = None  # None: the auto shape at DEFAULT_PEAK_FACTORS x its peak
 DEFAULT_BUDGET = 0.5
+DEFAULT_EPOCHS = 5  # the training total_steps=None stands for, in epochs of the learner's data
 # What a challenger must gain over the auto choice: accuracy points, or validation loss.
 DEFAULT_MARGIN = {"accuracy": 1.0, "loss": 0.01}
 # The probe (the default): constant runs scored on val_data, PROBE_POINTS scores in all.
@@ -647,7 +648,7 @@ def _budget(learner, val_data, total_steps, budget, why: str):
     if val_data is None:
         raise ValueError("val_data is required: {}".format(why))
     if total_steps is None:
-        total_steps = 5 * (learner.steps_per_epoch or 40)
+        total_steps = DEFAULT_EPOCHS * (learner.steps_per_epoch or 40)
     total_steps = check_positive("total_steps", total_steps, integer=True)
     budget = check_positive("budget", budget)
     if budget > 1:
@@ -707,8 +708,8 @@ def _runs(learner, val, rng, seed: Optional[int], classify: bool):
         except Exception as err:
             raise ValueError("val_data could not be scored by the net ({}: {})".format(
                 type(err).__name__, str(err).splitlines()[0] if str(err) else "")) from err
-        from .finder import _check_finite_parameters
-        _check_finite_parameters(learner.params)
+        from .finder import check_finite_parameters
+        check_finite_parameters(learner.params, "the probes")
         state = learner.snapshot()
         try:
             def train(schedule, steps: int, every: Optional[int] = None):
@@ -896,7 +897,7 @@ def _evaluate(learner, batches, classify: bool):
                 correct += int((out.argmax(axis=1) == y.astype(out.dtype)).sum().asscalar())
         n += step.size(inputs)
     loss = total / n
-    from .finder import non_finite_parameters
+    from .health import non_finite_parameters
     if math.isfinite(loss) and non_finite_parameters(learner.params):
         loss = math.inf  # diverged: NaN weights behind finite outputs (a ReLU hides them)
     return (loss if math.isfinite(loss) else math.inf), (100.0 * correct / n if classify

@@ -7,7 +7,7 @@ import warnings
 from typing import Callable, Optional
 
 from ._mx import mx
-from .finder import Sweep, _positive_int, check_optimizer_state
+from .finder import Sweep, _positive_int, check_before_sweep, check_optimizer_state
 from .health import chance_of, check_due, nonfinite_guard
 from .learner import mean_loss
 from .state import RandomState, TrainingState, reset_optimizer_state, resume_meta
@@ -107,12 +107,7 @@ class LRFinderHandler(_est.TrainBegin, _est.BatchBegin, _est.BatchEnd, _est.Epoc
 
     # ---- estimator events ----------------------------------------------------------------
     def train_begin(self, estimator, *args, **kwargs):
-        # the checks find_lr and Learner() make, before anything is touched
-        from .finder import _check_finite_parameters, _check_optimizer
-        from .validate import check_optimizer_can_train
-        check_optimizer_can_train(estimator.trainer.optimizer, estimator.trainer._params)
-        _check_optimizer(estimator.trainer.optimizer)
-        _check_finite_parameters(list(estimator.net.collect_params().values()))
+        check_before_sweep(estimator.trainer, estimator.net.collect_params().values())
         self._sweep.reset()
         self.result = None
         self.applied = None

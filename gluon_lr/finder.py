@@ -12,7 +12,7 @@ from typing import Callable, List, Optional
 import numpy as np
 
 from ._mx import mx
-from .health import check_due, nonfinite_guard, probe_chance
+from .health import check_due, non_finite_parameters, nonfinite_guard, probe_chance
 from .result import LRFinderResult
 from .state import WHERE, RandomState, reset_optimizer_state, resume_meta
 from .step import TrainingStep
@@ -382,25 +382,26 @@ def _check_optimizer(optimizer) -> None:
             warnings.warn(lr_free_message(optimizer), RuntimeWarning, stacklevel=4)
 
 
-def non_finite_parameters(params) -> List[str]:
-    """The names of the (initialised) parameters holding NaN or inf; one synchronisation."""
-    data = [p for p in params if p._data is not None]
-    if not data:
-        return []
-    flags = mx.nd.concat(*[(p.list_data()[0].astype("float32") * 0).sum().reshape((1,))
-                           for p in data], dim=0).asnumpy()
-    return [p.name for p, f in zip(data, flags) if not np.isfinite(f)]
+def check_before_sweep(trainer, params) -> None:
+    """What ``find_lr`` and ``LRFinderHandler`` check before a sweep touches anything: an
+    optimizer MXNet cannot step (:func:`~gluon_lr.validate.check_optimizer_can_train`), one
+    that ignores its rate or sets its own (:func:`_check_optimizer`), parameters that are
+    already NaN or inf (:func:`check_finite_parameters`)."""
+    from .validate import check_optimizer_can_train
+    check_optimizer_can_train(trainer.optimizer, trainer._params)
+    _check_optimizer(trainer.optimizer)
+    check_finite_parameters(params)
 
 
-def _check_finite_parameters(params) -> None:
-    """A ValueError naming the parameters that hold NaN or inf before the range test (one
-    synchronisation): the sweep would only report them as turning non-finite at its start."""
+def check_finite_parameters(params, before: str = "the range test") -> None:
+    """A ValueError naming the parameters that hold NaN or inf ``before`` anything trains (one
+    synchronisation): a run would only report them as turning non-finite at its start."""
     bad = non_finite_parameters(params)
     if bad:
-        raise ValueError("the net's parameters hold NaN or inf before the range test: {}{}; "
+        raise ValueError("the net's parameters hold NaN or inf before {}: {}{}; "
                          "they came from earlier training or loading (for example a rate "
                          "that diverged): load a good checkpoint or re-initialise".format(
-                             ", ".join(bad[:3]), " and {} more".format(len(bad) - 3)
+                             before, ", ".join(bad[:3]), " and {} more".format(len(bad) - 3)
                              if len(bad) > 3 else ""))
 
 
@@ -537,8 +538,7 @@ class LRFinder:
         if repeats is not None:
             repeats = _positive_int("repeats", repeats)
         learner = self.learner
-        _check_optimizer(learner.trainer.optimizer)
-        _check_finite_parameters(learner.params)
+        check_before_sweep(learner.trainer, learner.params)
         start_lr, num_iter = _from_learner(learner, start_lr, num_iter, accumulate)
         sweep = Sweep(start_lr, end_lr, num_iter, step_mode, smoothing, stopping, suggest,
                       progress)

@@ -35,7 +35,7 @@ turns NaN into 0).
 from __future__ import annotations
 
 import math
-from typing import NamedTuple, Optional
+from typing import List, NamedTuple, Optional
 
 import numpy as np
 
@@ -231,12 +231,27 @@ def nonfinite_guard(loss, params):
     finder's one-step-late read of the loss sees the NaN.
     """
     total = None
-    for p in params:
-        # summed in float32 whatever the parameters' dtype (a float16 sum of finite BatchNorm
-        # statistics can overflow to inf), and only the zero product is cast to the loss's
-        # dtype (a NaN stays NaN)
-        part = p.list_data()[0].astype("float32").sum().as_in_context(loss.context)
+    for part in _sums(params):
+        # only the zero product is cast to the loss's dtype (a NaN stays NaN)
+        part = part.as_in_context(loss.context)
         total = part if total is None else total + part
     if total is None:
         return loss
     return loss + (0 * total).astype(loss.dtype).reshape(loss.shape)
+
+
+def non_finite_parameters(params) -> List[str]:
+    """The names of the initialised parameters holding NaN or inf (one synchronisation; the
+    check :func:`nonfinite_guard` makes without one)."""
+    from ._mx import mx
+    data = [p for p in params if p._data is not None]
+    if not data:
+        return []
+    flags = mx.nd.concat(*[(0 * s).reshape((1,)) for s in _sums(data)], dim=0).asnumpy()
+    return [p.name for p, f in zip(data, flags) if not np.isfinite(f)]
+
+
+def _sums(params):
+    """Each parameter's sum (first device), in float32 whatever its dtype: a float16 sum of
+    finite BatchNorm statistics can overflow to inf."""
+    return [p.list_data()[0].astype("float32").sum() for p in params]

@@ -44,17 +44,17 @@ UNSTABLE_SPREAD = 0.5
 # MXNet's FTRL (mxnet/optimizer/optimizer.py) sets each weight from its accumulated gradient
 # sums and the current rate, discarding the initial weights: a rising sweep stays at chance and
 # then blows up, while a constant rate trains (a red-team pass: lr=1 reached 73 % on digits).
-FTRL_NOTE = ("the loss stayed at its chance level, but MXNet's FTRL sets every weight from its "
-             "accumulated gradients and the current rate at each step, discarding the initial "
-             "weights, so a rising rate does not trace a range test and this need not mean the "
-             "inputs or labels are at fault: try a few constant rates instead")
+FTRL_NOTE = ("{}, but MXNet's FTRL sets every weight from its accumulated gradients and the "
+             "current rate at each step, discarding the initial weights, so a rising rate does "
+             "not trace a range test and this need not mean the inputs or labels are at fault: "
+             "try a few constant rates instead")
 SGLD_NOTE = ("MXNet's SGLD adds Gaussian noise of standard deviation sqrt(lr) to every step: at "
              "the higher rates of the sweep the noise alone can keep the loss at chance")
 # (optimizer name, diagnosis code) -> (replace the diagnosis?, the note)
 OPTIMIZER_NOTES = {("adamax", "non_finite"): (False, ADAMAX_NAN),
-                   ("ftrl", "dead"): (True, FTRL_NOTE),
-                   ("ftrl", "no_descent"): (True, FTRL_NOTE.replace(
-                       "the loss stayed at its chance level", "the loss never decreased")),
+                   ("ftrl", "dead"): (True, FTRL_NOTE.format(
+                       "the loss stayed at its chance level")),
+                   ("ftrl", "no_descent"): (True, FTRL_NOTE.format("the loss never decreased")),
                    ("sgld", "dead"): (False, SGLD_NOTE)}
 
 
