@@ -22,6 +22,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, ".."))
 sys.path.insert(0, HERE)
 import gluon_lr.compare as compare  # noqa: E402
+from gluon_lr import recommend  # noqa: E402
 from gluon_lr import Learner, LRFinderResult  # noqa: E402
 from schedule_quality import CACHE, data, means, train  # noqa: E402
 from schedule_tasks import SPLIT, TASKS  # noqa: E402
@@ -47,18 +48,21 @@ def evaluate(name):
     T = gt["T"]
     joint = max(max(v) for v in means(gt).values())
     out = {"task": name, "split": SPLIT[name]}
-    for label, raise_ in (("two-sided", compare.PROBE_RAISE), ("round 4", 1.0)):
+    for label, raise_, edge in (("two-sided", compare.PROBE_RAISE, recommend.EDGE_PEAK),
+                                ("round 4", 1.0, recommend.EDGE_PEAK),
+                                ("before round 9", compare.PROBE_RAISE, False)):
         scores, picks = [], []
         for i, seed in enumerate(gt["seeds"]):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 result = LRFinderResult.from_dict(gt["results"][i])
                 learner, val = probe_learner(name, seed)
-                saved, compare.PROBE_RAISE = compare.PROBE_RAISE, raise_
+                saved = compare.PROBE_RAISE, recommend.EDGE_PEAK
+                compare.PROBE_RAISE, recommend.EDGE_PEAK = raise_, edge
                 try:
                     c = learner.compare_schedules(result, total_steps=T, val_data=val, seed=seed)
                 finally:
-                    compare.PROBE_RAISE = saved
+                    compare.PROBE_RAISE, recommend.EDGE_PEAK = saved
             scores.append(train(name, seed, c.best)[0])
             picks.append(c.best.max_value())
         out[label] = joint - statistics.mean(scores)
@@ -76,18 +80,18 @@ def main():
     for name in names:
         rows.append(evaluate(name))
         r = rows[-1]
-        print("{:<28} {:<9} two-sided {:6.2f}  round 4 {:6.2f}".format(
-            name, r["split"], r["two-sided"], r["round 4"]), flush=True)
+        print("{:<28} {:<9} two-sided {:6.2f}  round 4 {:6.2f}  before round 9 {:6.2f}".format(
+            name, r["split"], r["two-sided"], r["round 4"], r["before round 9"]), flush=True)
     print("\n| group | tasks | two-sided probe, 20 % of the training split held out: mean / worst "
-          "| round 4's probe, same: mean / worst |")
-    print("|---|---|---|---|")
+          "| round 4's probe, same: mean / worst | two-sided, rule before round 9 |")
+    print("|---|---|---|---|---|")
     groups = list(dict.fromkeys(r["split"] for r in rows))
     for g in groups + ["all"]:
         part = [r for r in rows if g == "all" or r["split"] == g]
-        print("| {} | {} | {:.2f} / {:.2f} | {:.2f} / {:.2f} |".format(
-            g, len(part), statistics.mean(r["two-sided"] for r in part),
-            max(r["two-sided"] for r in part), statistics.mean(r["round 4"] for r in part),
-            max(r["round 4"] for r in part)))
+        print("| {} | {} | {:.2f} / {:.2f} | {:.2f} / {:.2f} | {:.2f} / {:.2f} |".format(
+            g, len(part), *(f(r[k] for r in part) for k in ("two-sided", "round 4",
+                                                             "before round 9")
+                            for f in (statistics.mean, max))))
     if args.json:
         with open(args.json, "w") as f:
             json.dump(rows, f, indent=1)

@@ -10,6 +10,9 @@ and batch order per seed across all runs). Scores are validation accuracy in per
 
 - ``result.schedule("auto", T)``: regret against the joint best (shape, peak) of the grid;
 - ``result.schedule(name, T)`` for each shape: regret against that shape's best grid peak;
+- the same two, and ``compare_schedules`` (whose probe starts from the auto peak), with the
+  rule before round 9 (``recommend.EDGE_PEAK = False``: adaptive classifiers peak at 1 or
+  sqrt(2) x the suggestion, and ``schedule("auto")`` is cosine), side by side;
 - ``learner.compare_schedules(result, total_steps=T, val_data=...)``: the pick trained for T,
   its regret against the joint best, and its extra cost in steps as a multiple of T; next to
   it round 4's probe (``gluon_lr.compare.PROBE_RAISE = 1``: one constant run at the auto peak
@@ -51,6 +54,7 @@ sys.path.insert(0, HERE)
 from common import deployed_grid_search, seeded_net, train_epochs  # noqa: E402
 from schedule_tasks import SPLIT, TASKS, split  # noqa: E402
 from gluon_lr import Learner, LRFinderResult  # noqa: E402
+from gluon_lr import recommend  # noqa: E402
 from gluon_lr.recommend import SHAPES, build  # noqa: E402
 
 GRID = [10 ** (-4 + 0.25 * k) for k in range(23)]
@@ -198,6 +202,9 @@ def evaluate(name, gt, compare=True, lr_free=()):
     named = {s: [] for s in SHAPES}
     auto, auto_names, cmp_scores, cmp_cost, cmp_names = [], [], [], [], []
     race_scores, probe4_scores = [], []
+    # The rule before round 9 (recommend.EDGE_PEAK = False), side by side; it differs only
+    # where recommend.at_edge, so other runs reuse the numbers above.
+    prev_named, prev_auto, prev_cmp, prev_names = {s: [] for s in SHAPES}, [], [], []
     for i, seed in enumerate(gt["seeds"]):
         result = LRFinderResult.from_dict(gt["results"][i])
         for s in SHAPES:
@@ -237,6 +244,36 @@ def evaluate(name, gt, compare=True, lr_free=()):
                 r = lrn.compare_schedules(result, total_steps=T, val_data=(Xva.asnumpy(), yva),
                                           seed=seed, probe=False)
             race_scores.append(train(name, seed, r.best)[0])
+        if not recommend.at_edge(result):
+            for s in SHAPES:
+                prev_named[s].append(named[s][-1])
+            prev_auto.append(auto[-1])
+            prev_names.append(auto_names[-1])
+            if compare:
+                prev_cmp.append(cmp_scores[-1])
+            continue
+        saved, recommend.EDGE_PEAK = recommend.EDGE_PEAK, False
+        try:
+            for s in SHAPES:
+                prev_named[s].append(train(name, seed, result.schedule(
+                    s, T, steps_per_epoch=spe))[0])
+            prev_names.append(result.schedule("auto", T).name)
+            prev_auto.append(prev_named[prev_names[-1]][-1])
+            if compare:
+                lrn = learner(name, seed)
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    c = lrn.compare_schedules(result, total_steps=T,
+                                              val_data=(Xva.asnumpy(), yva), seed=seed)
+                prev_cmp.append(train(name, seed, c.best)[0])
+        finally:
+            recommend.EDGE_PEAK = saved
+    out["prev_auto_regret"] = joint - statistics.mean(prev_auto)
+    out["prev_auto_names"] = prev_names
+    out["prev_named_regret"] = {s: shape_best[s] - statistics.mean(v)
+                                for s, v in prev_named.items()}
+    if compare:
+        out["prev_compare_regret"] = joint - statistics.mean(prev_cmp)
     out["auto"] = statistics.mean(auto)
     out["auto_regret"] = joint - out["auto"]
     out["auto_names"] = auto_names
@@ -278,12 +315,14 @@ def report(rows, compare):
             continue
         print("\n### {} tasks\n".format(half.upper()))
         head = ["task", "joint best (shape, peak)", "best constant of the 23-point grid",
-                "schedule(\"auto\")", "auto regret"]
+                "schedule(\"auto\")", "auto regret", "before round 9 (EDGE_PEAK = False)"]
         if compare:
             head += ["compare_schedules regret", "its extra cost (x T)",
                      "its picks (* over-training probe fired)",
                      "round-4 probe (PROBE_RAISE = 1) regret",
                      "race of peaks (probe=False) regret"]
+        if compare:
+            head += ["compare_schedules before round 9"]
         head += ["random pick regret"]
         head += ["grid search regret: {} ({} runs)".format(k, n) for k, n in GRID_SEARCHES]
         lf = sorted({k for r in part for k in r.get("lr_free", {})})
@@ -293,11 +332,12 @@ def report(rows, compare):
         for r in part:
             cells = [r["task"], "{:.2f} ({}, {:.3g})".format(r["joint_best"], *r["joint_best_at"]),
                      fmt(r["constant_grid"]), "{} ({})".format(fmt(r["auto"]), r["auto_names"][0]),
-                     fmt(r["auto_regret"])]
+                     fmt(r["auto_regret"]), "{} ({})".format(fmt(r["prev_auto_regret"]),
+                                                             r["prev_auto_names"][0])]
             if compare:
                 cells += [fmt(r["compare_regret"]), fmt(r["compare_cost"]),
                           ",".join(r["compare_names"]), fmt(r["probe4_regret"]),
-                          fmt(r["race_regret"])]
+                          fmt(r["race_regret"]), fmt(r["prev_compare_regret"])]
             cells += [fmt(r["random_regret"])]
             cells += [fmt(r["grid_search"][k]) for k, _ in GRID_SEARCHES]
             cells += [fmt(r["lr_free"][k]) for k in lf]
@@ -309,6 +349,16 @@ def report(rows, compare):
                   max(r["auto_regret"] for r in part), mean(r["auto"] for r in part),
                   mean(r["constant_grid"] for r in part),
                   mean(r["random_regret"] for r in part)))
+        print("{}: auto regret median {:.2f}; before round 9 (EDGE_PEAK = False): mean {:.2f}, "
+              "median {:.2f}, worst {:.2f}".format(
+                  half, statistics.median(r["auto_regret"] for r in part),
+                  mean(r["prev_auto_regret"] for r in part),
+                  statistics.median(r["prev_auto_regret"] for r in part),
+                  max(r["prev_auto_regret"] for r in part)))
+        if compare:
+            print("{}: compare_schedules before round 9 (EDGE_PEAK = False): mean {:.2f}, worst "
+                  "{:.2f}".format(half, mean(r["prev_compare_regret"] for r in part),
+                                  max(r["prev_compare_regret"] for r in part)))
         if compare:
             print("{}: compare_schedules regret mean {:.2f}, worst {:.2f}, extra cost {:.2f} x T;"
                   " round-4 probe (PROBE_RAISE = 1) mean {:.2f}, worst {:.2f};"
@@ -333,6 +383,8 @@ def report(rows, compare):
                                                           for s in SHAPES)))
         print("| **mean** | {} |".format(" | ".join(
             fmt(mean(r["named_regret"][s] for r in part)) for s in SHAPES)))
+        print("| **mean before round 9** | {} |".format(" | ".join(
+            fmt(mean(r["prev_named_regret"][s] for r in part)) for s in SHAPES)))
 
 
 def main():

@@ -125,3 +125,61 @@ def test_the_curve_rule_alone_is_enough_and_the_reason_says_the_run_had_none(mon
         expected = min(expected, EDGE_CAP * edge)
     assert s.max_value() == pytest.approx(expected)
     assert "gave none" in s.reason
+
+
+def adaptive_result(optimizer="adam", chance=math.log(10), **kw):
+    """A range test as find_lr records it for ``optimizer`` on a loss with ``chance`` level
+    (None: a regression loss)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return LRFinderResult(*valley(**kw), steps_per_epoch=10,
+                              optimizer=optimizer, chance_loss=chance)
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "Nadam", "rmsprop"])
+def test_adaptive_classifiers_peak_every_shape_but_constant_at_the_edge(optimizer):
+    from gluon_lr.recommend import EDGE_AUTO_SHAPE, at_edge
+    r = adaptive_result(optimizer)
+    assert at_edge(r) and r.edge_lr > 2 ** 0.5 * r.lr  # the rule moves these peaks
+    for name in SCHEDULES:
+        want = r.lr if name == "constant" else r.edge_lr
+        assert peak(r, name) == pytest.approx(want)
+        s = r.schedule(name, 200)
+        assert s.max_value() == pytest.approx(want) and s.name == name
+        assert pickle.loads(pickle.dumps(s)) == s
+        if name != "constant":
+            assert "edge_lr" in s.reason and optimizer in s.reason
+    auto = r.schedule("auto", 200)
+    assert EDGE_AUTO_SHAPE == "wsd" and auto.name == "wsd" and auto == WSD(r.edge_lr, 200)
+    assert auto.reason.startswith("auto: wsd at peak") and "classification" in auto.reason
+
+
+@pytest.mark.parametrize("optimizer,chance", [("sgd", math.log(10)), ("nag", math.log(10)),
+                                              ("adam", None), ("rmsprop", None),
+                                              ("adagrad", math.log(10)), (None, math.log(10))])
+def test_the_edge_rule_leaves_the_sgd_family_regression_and_untested_optimizers(optimizer,
+                                                                              chance):
+    from gluon_lr.recommend import at_edge
+    r = adaptive_result(optimizer, chance)
+    plain = result()
+    assert not at_edge(r)
+    for name in SCHEDULES:
+        assert peak(r, name) == pytest.approx(peak(plain, name))
+    assert r.schedule("auto", 200) == plain.schedule("auto", 200)
+    assert r.schedule("auto", 200).name == AUTO_SHAPE
+
+
+def test_the_edge_rule_can_be_turned_off(monkeypatch):
+    import gluon_lr.recommend as rec
+    r = adaptive_result("adam")
+    monkeypatch.setattr(rec, "EDGE_PEAK", False)
+    assert not rec.at_edge(r)
+    assert r.schedule("auto", 200) == result().schedule("auto", 200)
+
+
+def test_the_edge_rule_needs_an_edge(monkeypatch):
+    from gluon_lr.recommend import at_edge
+    r = adaptive_result("adam")
+    monkeypatch.setattr(LRFinderResult, "edge_lr", property(lambda self: None))
+    assert not at_edge(r)
+    assert r.schedule("auto", 200).name == AUTO_SHAPE
