@@ -183,3 +183,19 @@ def test_the_edge_rule_needs_an_edge(monkeypatch):
     monkeypatch.setattr(LRFinderResult, "edge_lr", property(lambda self: None))
     assert not at_edge(r)
     assert r.schedule("auto", 200).name == AUTO_SHAPE
+
+
+def test_a_real_adam_range_test_gets_wsd_at_its_edge_and_sgd_keeps_cosine():
+    from conftest import make_data, make_net
+    from gluon_lr import Learner
+    from gluon_lr.recommend import at_edge
+    X, y = make_data(n=128)
+    for optimizer, shape in (("adam", "wsd"), ("sgd", AUTO_SHAPE)):
+        learner = Learner(make_net(), (X, y), optimizer=optimizer, batch_size=16)
+        r = learner.find_lr(start_lr=1e-4, end_lr=10.0, num_iter=40, repeats=1, progress=False)
+        assert r.lr is not None and r.meta["optimizer"] == optimizer
+        assert r.meta["chance_loss"] == pytest.approx(math.log(3))
+        auto = r.schedule("auto", 100)
+        assert at_edge(r) == (optimizer == "adam") and auto.name == shape
+        want = r.edge_lr if optimizer == "adam" else peak(r, AUTO_SHAPE)
+        assert auto.max_value() == pytest.approx(want)
