@@ -112,7 +112,9 @@ def peak(result, name: str) -> float:
 
     ``result.suggestion("auto")`` (the run's own suggestion when ``auto`` has none), times
     :data:`DECAY_MULTIPLE` for the shapes that decay to zero over the budget
-    (:data:`DECAYING`), at most ``EDGE_CAP * result.edge_lr``.
+    (:data:`DECAYING`), at most ``EDGE_CAP * result.edge_lr``; ``result.edge_lr`` itself for
+    every shape but constant when :func:`at_edge` (Adam, Nadam or RMSProp on a
+    classification loss).
 
     Raises
     ------
@@ -184,7 +186,7 @@ def configure(result, name: str, total_steps: int, steps_per_epoch: Optional[int
         sched.name = name
         sched.reason = "{} at peak {:.3g}: edge_lr, where the loss bottomed out ({} on a " \
                        "classification loss; the {} suggestion is {:.3g})".format(
-                           name, p, meta_optimizer(result), result.rule, result.lr)
+                           name, p, _optimizer_name(result), result.rule, result.lr)
         return sched
     (base, rule), m = _base(result), multiple(name)
     p = _capped(result, base * m)
@@ -221,6 +223,6 @@ def recommend(result, total_steps: int, steps_per_epoch: Optional[int] = None,
     return sched
 
 
-def meta_optimizer(result) -> str:
+def _optimizer_name(result) -> str:
     """The optimizer name the range test recorded, as given (``"?"`` when none was)."""
     return str((getattr(result, "meta", None) or {}).get("optimizer", "?"))
