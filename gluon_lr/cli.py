@@ -582,8 +582,9 @@ def _cmd_find(args) -> int:
         if check is not None:
             _report_check(check, len(val[1]))
             if schedule is not None and not check.kept:
-                print("note: --schedule {} was built from the suggestion ({:.3g}), not from "
-                      "the checked rate".format(args.schedule, result.lr))
+                print("note: --schedule {} was built from the range test (peak {:.3g}; the "
+                      "suggestion is {:.3g}), not from the checked rate".format(
+                          args.schedule, schedule.max_value(), result.lr))
         elif args.check_rate:
             print("rate check: skipped, the range test gave no rate to check")
         if comparison is not None:

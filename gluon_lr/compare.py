@@ -16,7 +16,8 @@ held-out data, at ``P`` (the auto peak) and, for accuracy, at ``R`` = :data:`PRO
   point (this is at most ``P``). Otherwise the auto shape peaks at ``R`` when the ``R`` run's
   last scores are at least as good as the ``P`` run's, else at ``P``.
 - Ranked by validation loss: one run at ``P`` for all of the extra steps (``P x T / 2`` is
-  the forward area of the whole cosine or linear decay from ``P``). Over-training, read as
+  the forward area of the whole cosine or linear decay from ``P``; of a WSD schedule, the auto
+  shape for adaptive classifiers, about 60 %). Over-training, read as
   above, lowers the peak; a validation loss still falling by more than
   :data:`PROBE_IMPROVING` from the middle of the run to its end raises it to ``R``; otherwise
   ``P``.
@@ -783,9 +784,10 @@ def _overtraining(curve, select: str, peak: float, auto,
                         "finite: nothing to read".format(steps[-1], peak)
         doc["scaled_peak"] = None
     else:
+        area = sum(auto(i) for i in range(1, total_steps + 1)) / auto.max_value()
         doc["reason"] = "no over-training in a {}-step constant run at {:.3g}, which covers " \
-                        "the forward area of the whole schedule at that peak: peak " \
-                        "{:.3g}".format(steps[-1], peak, peak)
+                        "{:.0%} of the forward area of the whole schedule at that peak: peak " \
+                        "{:.3g}".format(steps[-1], peak, min(1.0, steps[-1] / area), peak)
     return doc
 
 

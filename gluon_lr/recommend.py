@@ -15,6 +15,7 @@ training beyond the range test, with the reason attached.
 """
 from __future__ import annotations
 
+import math
 from typing import Optional, Tuple
 
 from .schedules import SCHEDULES, Schedule, get_schedule
@@ -136,15 +137,22 @@ def multiple(name: str) -> float:
 
 
 def at_edge(result) -> bool:
-    """Whether the shapes but constant peak at ``result.edge_lr`` (:data:`EDGE_PEAK`): the range
-    test recorded an optimizer in :data:`EDGE_OPTIMIZERS` and a loss with a chance level
-    (classification), and found a suggestion and an edge."""
+    """Whether the shapes but constant peak at ``result.edge_lr`` (:data:`EDGE_PEAK`).
+
+    The range test recorded an optimizer named in :data:`EDGE_OPTIMIZERS` (by name: a subclass
+    of Adam keeps the other rule) and a loss with a chance level (classification), found a
+    suggestion, and its loss bottomed out inside the sweep: not a curve still falling at its
+    last rate (diagnosis ``open_ended``), whose "edge" is only where the sweep stopped.
+    """
     meta = getattr(result, "meta", None) or {}
-    optimizer = meta.get("optimizer")
-    return bool(EDGE_PEAK and isinstance(optimizer, str)
-                and optimizer.lower() in EDGE_OPTIMIZERS
-                and meta.get("chance_loss") is not None
-                and result.lr is not None and result.edge_lr is not None)
+    optimizer, chance = meta.get("optimizer"), meta.get("chance_loss")
+    if not (EDGE_PEAK and isinstance(optimizer, str) and optimizer.lower() in EDGE_OPTIMIZERS
+            and isinstance(chance, (int, float)) and not isinstance(chance, bool)
+            and math.isfinite(chance) and chance > 0 and result.lr is not None):
+        return False
+    edge = result.edge_lr
+    return bool(edge is not None and edge < float(result.lrs[-1])
+                and result.diagnosis_code != "open_ended")
 
 
 def _base(result) -> Tuple[float, str]:
@@ -184,9 +192,10 @@ def configure(result, name: str, total_steps: int, steps_per_epoch: Optional[int
         p = result.edge_lr
         sched = build(name, p, total_steps, spe, **overrides)
         sched.name = name
+        base, rule = _base(result)
         sched.reason = "{} at peak {:.3g}: edge_lr, where the loss bottomed out ({} on a " \
                        "classification loss; the {} suggestion is {:.3g})".format(
-                           name, p, _optimizer_name(result), result.rule, result.lr)
+                           name, p, _optimizer_name(result), rule, base)
         return sched
     (base, rule), m = _base(result), multiple(name)
     p = _capped(result, base * m)

@@ -280,7 +280,8 @@ def test_a_schedule_next_to_a_lowered_rate_says_what_it_was_built_from(tmp_path,
     assert main(["find", "--data", "digits", "--check-rate", "--schedule", "constant",
                  "--epochs", "3", "--out", str(out)] + FAST) == 0
     text = capsys.readouterr().out
-    assert "note: --schedule constant was built from the suggestion" in text
+    assert "note: --schedule constant was built from the range test (peak " in text
+    assert "not from the checked rate" in text
 
 
 def test_ctrl_c_during_the_probes_still_reports_the_range_test(tmp_path, capsys, monkeypatch):

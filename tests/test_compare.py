@@ -569,3 +569,15 @@ def test_val_data_the_net_cannot_score_is_refused_before_training():
     with pytest.raises(ValueError, match="val_data could not be scored by the net"):
         learner.compare_schedules(result, total_steps=100, val_data=wrong)
     assert_same(before, capture(learner.net, learner.trainer))
+
+
+@pytest.mark.parametrize("shape,share", [("cosine", "100%"), ("wsd", "59%")])
+def test_the_loss_probe_says_how_much_of_the_schedule_it_covered(shape, share):
+    from gluon_lr.compare import _overtraining
+    from gluon_lr.recommend import build
+    T = 200
+    curve = [(s, 1.0 / s, None) for s in range(5, 101, 5)]  # 0.5 x T steps, still improving
+    doc = _overtraining(curve, "loss", 0.1, build(shape, 0.1, T), T)
+    assert not doc["over_training"]
+    assert "which covers {} of the forward area of the whole schedule".format(share) \
+        in doc["reason"]

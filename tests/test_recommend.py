@@ -199,3 +199,36 @@ def test_a_real_adam_range_test_gets_wsd_at_its_edge_and_sgd_keeps_cosine():
         assert at_edge(r) == (optimizer == "adam") and auto.name == shape
         want = r.edge_lr if optimizer == "adam" else peak(r, AUTO_SHAPE)
         assert auto.max_value() == pytest.approx(want)
+
+
+def test_a_sweep_still_falling_at_its_end_keeps_the_suggestion_rule():
+    from gluon_lr.recommend import at_edge
+    # the valley curve cut before it turns up: the lowest loss is the last rate tried
+    lrs, losses = valley()
+    keep = lrs < 0.02
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        r = LRFinderResult(lrs[keep], losses[keep], steps_per_epoch=10, optimizer="adam",
+                           chance_loss=math.log(10))
+    assert r.lr is not None and r.diagnosis_code == "open_ended"
+    assert not at_edge(r) and r.schedule("auto", 200).name == AUTO_SHAPE
+    assert "edge_lr" not in r.schedule("linear", 200).reason
+
+
+@pytest.mark.parametrize("chance", [False, True, 0, -1.0, float("nan"), float("inf"), "2.3"])
+def test_only_a_real_chance_level_counts_as_classification(chance):
+    from gluon_lr.recommend import at_edge
+    r = adaptive_result("adam")
+    r.meta["chance_loss"] = chance
+    assert not at_edge(r)
+
+
+def test_the_edge_reason_quotes_the_auto_suggestion_whatever_the_run_rule():
+    from gluon_lr.recommend import _base
+    r = adaptive_result("adam")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        other = LRFinderResult(r.lrs, r.losses, suggest="minimum", **r.meta)
+    base, rule = _base(other)
+    assert rule == "auto" and base == pytest.approx(r.lr)
+    assert "the auto suggestion is {:.3g}".format(base) in other.schedule("cosine", 200).reason
