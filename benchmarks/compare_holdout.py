@@ -50,19 +50,24 @@ def evaluate(name):
     out = {"task": name, "split": SPLIT[name]}
     for label, raise_, edge in (("two-sided", compare.PROBE_RAISE, recommend.EDGE_PEAK),
                                 ("round 4", 1.0, recommend.EDGE_PEAK),
-                                ("before round 9", compare.PROBE_RAISE, False)):
+                                ("before round 9", compare.PROBE_RAISE, False),
+                                ("raise at edge", compare.PROBE_RAISE, recommend.EDGE_PEAK)):
         scores, picks = [], []
         for i, seed in enumerate(gt["seeds"]):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 result = LRFinderResult.from_dict(gt["results"][i])
                 learner, val = probe_learner(name, seed)
-                saved = compare.PROBE_RAISE, recommend.EDGE_PEAK
+                saved = compare.PROBE_RAISE, recommend.EDGE_PEAK, compare.PROBE_RAISE_AT_EDGE
                 compare.PROBE_RAISE, recommend.EDGE_PEAK = raise_, edge
+                if label == "raise at edge":
+                    compare.PROBE_RAISE_AT_EDGE = compare.PROBE_RAISE
+                elif label == "round 4":
+                    compare.PROBE_RAISE_AT_EDGE = 1.0
                 try:
                     c = learner.compare_schedules(result, total_steps=T, val_data=val, seed=seed)
                 finally:
-                    compare.PROBE_RAISE, recommend.EDGE_PEAK = saved
+                    compare.PROBE_RAISE, recommend.EDGE_PEAK, compare.PROBE_RAISE_AT_EDGE = saved
             scores.append(train(name, seed, c.best)[0])
             picks.append(c.best.max_value())
         out[label] = joint - statistics.mean(scores)
@@ -80,18 +85,21 @@ def main():
     for name in names:
         rows.append(evaluate(name))
         r = rows[-1]
-        print("{:<28} {:<9} two-sided {:6.2f}  round 4 {:6.2f}  before round 9 {:6.2f}".format(
-            name, r["split"], r["two-sided"], r["round 4"], r["before round 9"]), flush=True)
+        print("{:<28} {:<9} two-sided {:6.2f}  round 4 {:6.2f}  before round 9 {:6.2f}  raise "
+              "at edge {:6.2f}".format(name, r["split"], r["two-sided"], r["round 4"],
+                                       r["before round 9"], r["raise at edge"]), flush=True)
     print("\n| group | tasks | two-sided probe, 20 % of the training split held out: mean / worst "
-          "| round 4's probe, same: mean / worst | two-sided, rule before round 9 |")
-    print("|---|---|---|---|---|")
+          "| round 4's probe, same: mean / worst | two-sided, rule before round 9 | two-sided, "
+          "raising at the edge too |")
+    print("|---|---|---|---|---|---|")
     groups = list(dict.fromkeys(r["split"] for r in rows))
     for g in groups + ["all"]:
         part = [r for r in rows if g == "all" or r["split"] == g]
-        print("| {} | {} | {:.2f} / {:.2f} | {:.2f} / {:.2f} | {:.2f} / {:.2f} |".format(
-            g, len(part), *(f(r[k] for r in part) for k in ("two-sided", "round 4",
-                                                             "before round 9")
-                            for f in (statistics.mean, max))))
+        print("| {} | {} | {:.2f} / {:.2f} | {:.2f} / {:.2f} | {:.2f} / {:.2f} | {:.2f} / {:.2f} "
+              "|".format(g, len(part), *(f(r[k] for r in part)
+                                          for k in ("two-sided", "round 4", "before round 9",
+                                                    "raise at edge")
+                                          for f in (statistics.mean, max))))
     if args.json:
         with open(args.json, "w") as f:
             json.dump(rows, f, indent=1)

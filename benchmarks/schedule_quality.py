@@ -10,6 +10,8 @@ and batch order per seed across all runs). Scores are validation accuracy in per
 
 - ``result.schedule("auto", T)``: regret against the joint best (shape, peak) of the grid;
 - ``result.schedule(name, T)`` for each shape: regret against that shape's best grid peak;
+- ``compare_schedules`` raising the peak at the edge too (``compare.PROBE_RAISE_AT_EDGE = 2``,
+  round 9 before FRESH11), side by side;
 - the same two, and ``compare_schedules`` (whose probe starts from the auto peak), with the
   rule before round 9 (``recommend.EDGE_PEAK = False``: adaptive classifiers peak at 1 or
   sqrt(2) x the suggestion, and ``schedule("auto")`` is cosine), side by side;
@@ -205,6 +207,7 @@ def evaluate(name, gt, compare=True, lr_free=()):
     # The rule before round 9 (recommend.EDGE_PEAK = False), side by side; it differs only
     # where recommend.at_edge, so other runs reuse the numbers above.
     prev_named, prev_auto, prev_cmp, prev_names = {s: [] for s in SHAPES}, [], [], []
+    edge_raise = []  # compare_schedules raising at the edge as well (before FRESH11)
     for i, seed in enumerate(gt["seeds"]):
         result = LRFinderResult.from_dict(gt["results"][i])
         for s in SHAPES:
@@ -244,6 +247,22 @@ def evaluate(name, gt, compare=True, lr_free=()):
                 r = lrn.compare_schedules(result, total_steps=T, val_data=(Xva.asnumpy(), yva),
                                           seed=seed, probe=False)
             race_scores.append(train(name, seed, r.best)[0])
+        if compare:  # the two-sided probe at the edge too (PROBE_RAISE_AT_EDGE = PROBE_RAISE)
+            import gluon_lr.compare as compare_module
+            if recommend.at_edge(result):
+                saved = compare_module.PROBE_RAISE_AT_EDGE
+                compare_module.PROBE_RAISE_AT_EDGE = compare_module.PROBE_RAISE
+                try:
+                    lrn = learner(name, seed)
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore")
+                        c2 = lrn.compare_schedules(result, total_steps=T,
+                                                   val_data=(Xva.asnumpy(), yva), seed=seed)
+                finally:
+                    compare_module.PROBE_RAISE_AT_EDGE = saved
+                edge_raise.append(train(name, seed, c2.best)[0])
+            else:
+                edge_raise.append(cmp_scores[-1])
         if not recommend.at_edge(result):
             for s in SHAPES:
                 prev_named[s].append(named[s][-1])
@@ -274,6 +293,7 @@ def evaluate(name, gt, compare=True, lr_free=()):
                                 for s, v in prev_named.items()}
     if compare:
         out["prev_compare_regret"] = joint - statistics.mean(prev_cmp)
+        out["edge_raise_regret"] = joint - statistics.mean(edge_raise)
     out["auto"] = statistics.mean(auto)
     out["auto_regret"] = joint - out["auto"]
     out["auto_names"] = auto_names
@@ -322,7 +342,8 @@ def report(rows, compare):
                      "round-4 probe (PROBE_RAISE = 1) regret",
                      "race of peaks (probe=False) regret"]
         if compare:
-            head += ["compare_schedules before round 9"]
+            head += ["compare_schedules before round 9",
+                     "compare_schedules raising at the edge (PROBE_RAISE_AT_EDGE = 2)"]
         head += ["random pick regret"]
         head += ["grid search regret: {} ({} runs)".format(k, n) for k, n in GRID_SEARCHES]
         lf = sorted({k for r in part for k in r.get("lr_free", {})})
@@ -337,7 +358,8 @@ def report(rows, compare):
             if compare:
                 cells += [fmt(r["compare_regret"]), fmt(r["compare_cost"]),
                           ",".join(r["compare_names"]), fmt(r["probe4_regret"]),
-                          fmt(r["race_regret"]), fmt(r["prev_compare_regret"])]
+                          fmt(r["race_regret"]), fmt(r["prev_compare_regret"]),
+                          fmt(r["edge_raise_regret"])]
             cells += [fmt(r["random_regret"])]
             cells += [fmt(r["grid_search"][k]) for k, _ in GRID_SEARCHES]
             cells += [fmt(r["lr_free"][k]) for k in lf]
@@ -359,6 +381,9 @@ def report(rows, compare):
             print("{}: compare_schedules before round 9 (EDGE_PEAK = False): mean {:.2f}, worst "
                   "{:.2f}".format(half, mean(r["prev_compare_regret"] for r in part),
                                   max(r["prev_compare_regret"] for r in part)))
+            print("{}: compare_schedules raising at the edge (PROBE_RAISE_AT_EDGE = 2): mean "
+                  "{:.2f}, worst {:.2f}".format(half, mean(r["edge_raise_regret"] for r in part),
+                                                max(r["edge_raise_regret"] for r in part)))
         if compare:
             print("{}: compare_schedules regret mean {:.2f}, worst {:.2f}, extra cost {:.2f} x T;"
                   " round-4 probe (PROBE_RAISE = 1) mean {:.2f}, worst {:.2f};"

@@ -67,6 +67,10 @@ PROBE_TOLERANCE = {"accuracy": 2.0, "loss": 0.03}
 # cached grids: mean regret 0.90 against 1.17 for round 4's probe) and tested blind on FRESH6
 # (README.md, "Choosing the schedule for a budget").
 PROBE_RAISE = 2.0
+# The raise when the auto peak already sits at edge_lr (recommend.at_edge: Adam, Nadam or
+# RMSProp on classification, round 9), where the range test's loss bottomed out. Candidate under
+# blind test on FRESH11 (benchmarks/schedule_tasks.py): 1, the probe can only lower the peak.
+PROBE_RAISE_AT_EDGE = 1.0
 # Ranked by validation loss: the relative fall of the smoothed validation loss from the middle
 # of the probe to its end above which the validation is "still improving" and the peak is raised.
 # (0.02 to 0.07 gave the same picks on the 32 design tasks; at 0.1 one seed with a 7.8 %
@@ -369,7 +373,8 @@ def compare_schedules(learner, result, total_steps: Optional[int] = None, val_da
         raise ValueError("probe=True spends the whole budget on the over-training probe; "
                          "candidates are raced with probe=False")
     cands = _candidates(result, candidates, auto_shape, auto_peak)
-    raise_peak = PROBE_RAISE * auto_peak
+    from .recommend import at_edge
+    raise_peak = (PROBE_RAISE_AT_EDGE if at_edge(result) else PROBE_RAISE) * auto_peak
     if result.edge_lr is not None:
         raise_peak = min(raise_peak, EDGE_CAP * result.edge_lr)
     raise_peak = max(auto_peak, raise_peak)

@@ -152,7 +152,10 @@ def test_round4_probe_keeps_auto_while_validation_improves(monkeypatch):
     assert cmp.reason.endswith("; kept schedule('auto')")
 
 
-def test_accuracy_probe_races_the_auto_peak_against_twice_it():
+def test_accuracy_probe_races_the_auto_peak_against_twice_it(monkeypatch):
+    import gluon_lr.compare as compare
+    # Adam on classification peaks at edge_lr, where the probe does not raise by default
+    monkeypatch.setattr(compare, "PROBE_RAISE_AT_EDGE", compare.PROBE_RAISE)
     X, y = make_data(n=176)  # one distribution: train on 128, validate on 48
     learner = Learner(make_net(), (X[:128], y[:128]), optimizer="adam", batch_size=16)
     result = learner.find_lr(start_lr=1e-4, end_lr=10.0, num_iter=40, progress=False)
@@ -581,3 +584,22 @@ def test_the_loss_probe_says_how_much_of_the_schedule_it_covered(shape, share):
     assert not doc["over_training"]
     assert "which covers {} of the forward area of the whole schedule".format(share) \
         in doc["reason"]
+
+
+def test_at_the_edge_the_probe_only_lowers_the_peak():
+    from gluon_lr.recommend import at_edge
+    X, y = make_data(n=176)
+    learner = Learner(make_net(), (X[:128], y[:128]), optimizer="adam", batch_size=16)
+    result = learner.find_lr(start_lr=1e-4, end_lr=10.0, num_iter=40, progress=False)
+    assert at_edge(result)
+    before = capture(learner.net, learner.trainer)
+    cmp = learner.compare_schedules(result, total_steps=160, val_data=(X[128:], y[128:]),
+                                    seed=0)
+    assert_same(before, capture(learner.net, learner.trainer))
+    probe, P = cmp.probe, cmp.auto.max_value()
+    assert cmp.auto.name == "wsd" and P == pytest.approx(result.edge_lr)
+    # one constant run at P for all 80 extra steps, as round 4's probe: no run at 2 x P
+    assert probe["base"] is None and probe["peak"] == pytest.approx(P)
+    assert probe["steps"] == cmp.steps == 80 and not probe["raised"]
+    assert probe["scaled_peak"] <= P * (1 + 1e-9)
+    assert cmp.best.max_value() == pytest.approx(probe["scaled_peak"])
