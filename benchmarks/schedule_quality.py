@@ -38,6 +38,7 @@ loaded machine).
     python benchmarks/schedule_quality.py [--tasks a,b] [--ground-truth-only] [--no-compare]
 """
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -57,6 +58,7 @@ from common import deployed_grid_search, seeded_net, train_epochs  # noqa: E402
 from schedule_tasks import SPLIT, TASKS, split  # noqa: E402
 from gluon_lr import Learner, LRFinderResult  # noqa: E402
 from gluon_lr import recommend  # noqa: E402
+import gluon_lr.compare as compare_module  # noqa: E402
 from gluon_lr.recommend import SHAPES, build  # noqa: E402
 
 GRID = [10 ** (-4 + 0.25 * k) for k in range(23)]
@@ -184,6 +186,29 @@ def means(gt):
     return {shape: [statistics.mean(r) for r in rows] for shape, rows in gt["grid"].items()}
 
 
+@contextlib.contextmanager
+def patched(patch):
+    """Set ``{(module, name): value}`` for the duration, then put the old values back."""
+    saved = {key: getattr(*key) for key in patch}
+    try:
+        for (module, attr), value in patch.items():
+            setattr(module, attr, value)
+        yield
+    finally:
+        for (module, attr), value in saved.items():
+            setattr(module, attr, value)
+
+
+def compared(name, seed, result, T, patch=None, **kwargs):
+    """``compare_schedules`` on a fresh learner for ``name``, validated on its validation
+    split, with the module settings in ``patch`` (see :func:`patched`)."""
+    _, _, Xva, yva = data(name)
+    with patched(patch or {}), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return learner(name, seed).compare_schedules(
+            result, total_steps=T, val_data=(Xva.asnumpy(), yva), seed=seed, **kwargs)
+
+
 def evaluate(name, gt, compare=True, lr_free=()):
     """Per-task numbers (all regrets in points, averaged over seeds)."""
     T, spe = gt["T"], gt["steps_per_epoch"]
@@ -217,52 +242,21 @@ def evaluate(name, gt, compare=True, lr_free=()):
         auto.append(named[sched.name][-1] if sched == result.schedule(
             sched.name, T, steps_per_epoch=spe) else train(name, seed, sched)[0])
         if compare:
-            task = TASKS[name]
-            _, _, Xva, yva = data(name)
-            lrn = learner(name, seed)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                c = lrn.compare_schedules(result, total_steps=T, val_data=(Xva.asnumpy(), yva),
-                                          seed=seed)
+            c = compared(name, seed, result, T)
             cmp_scores.append(train(name, seed, c.best)[0])
             cmp_cost.append(c.steps / T)
             cmp_names.append(c.best_name + ("*" if c.probe and c.probe["over_training"]
                                             else ""))
             # round 4's probe, side by side: one constant run that can only lower the peak
-            import gluon_lr.compare as compare_module
-            saved, compare_module.PROBE_RAISE = compare_module.PROBE_RAISE, 1.0
-            try:
-                lrn = learner(name, seed)
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    c4 = lrn.compare_schedules(result, total_steps=T,
-                                               val_data=(Xva.asnumpy(), yva), seed=seed)
-            finally:
-                compare_module.PROBE_RAISE = saved
-            probe4_scores.append(train(name, seed, c4.best)[0])
+            probe4_scores.append(train(name, seed, compared(
+                name, seed, result, T, patch={(compare_module, "PROBE_RAISE"): 1.0}).best)[0])
             # the older design, side by side: a race of 1/3, 1, 3 x the auto peak
-            lrn = learner(name, seed)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                r = lrn.compare_schedules(result, total_steps=T, val_data=(Xva.asnumpy(), yva),
-                                          seed=seed, probe=False)
-            race_scores.append(train(name, seed, r.best)[0])
-        if compare:  # the two-sided probe at the edge too (PROBE_RAISE_AT_EDGE = PROBE_RAISE)
-            import gluon_lr.compare as compare_module
-            if recommend.at_edge(result):
-                saved = compare_module.PROBE_RAISE_AT_EDGE
-                compare_module.PROBE_RAISE_AT_EDGE = compare_module.PROBE_RAISE
-                try:
-                    lrn = learner(name, seed)
-                    with warnings.catch_warnings():
-                        warnings.simplefilter("ignore")
-                        c2 = lrn.compare_schedules(result, total_steps=T,
-                                                   val_data=(Xva.asnumpy(), yva), seed=seed)
-                finally:
-                    compare_module.PROBE_RAISE_AT_EDGE = saved
-                edge_raise.append(train(name, seed, c2.best)[0])
-            else:
-                edge_raise.append(cmp_scores[-1])
+            race_scores.append(train(name, seed, compared(name, seed, result, T,
+                                                          probe=False).best)[0])
+            # the two-sided probe at the edge too (PROBE_RAISE_AT_EDGE = PROBE_RAISE)
+            edge_raise.append(train(name, seed, compared(name, seed, result, T, patch={
+                (compare_module, "PROBE_RAISE_AT_EDGE"): compare_module.PROBE_RAISE}).best)[0]
+                if recommend.at_edge(result) else cmp_scores[-1])
         if not recommend.at_edge(result):
             for s in SHAPES:
                 prev_named[s].append(named[s][-1])
@@ -271,22 +265,14 @@ def evaluate(name, gt, compare=True, lr_free=()):
             if compare:
                 prev_cmp.append(cmp_scores[-1])
             continue
-        saved, recommend.EDGE_PEAK = recommend.EDGE_PEAK, False
-        try:
+        with patched({(recommend, "EDGE_PEAK"): False}):
             for s in SHAPES:
                 prev_named[s].append(train(name, seed, result.schedule(
                     s, T, steps_per_epoch=spe))[0])
             prev_names.append(result.schedule("auto", T).name)
             prev_auto.append(prev_named[prev_names[-1]][-1])
             if compare:
-                lrn = learner(name, seed)
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    c = lrn.compare_schedules(result, total_steps=T,
-                                              val_data=(Xva.asnumpy(), yva), seed=seed)
-                prev_cmp.append(train(name, seed, c.best)[0])
-        finally:
-            recommend.EDGE_PEAK = saved
+                prev_cmp.append(train(name, seed, compared(name, seed, result, T).best)[0])
     out["prev_auto_regret"] = joint - statistics.mean(prev_auto)
     out["prev_auto_names"] = prev_names
     out["prev_named_regret"] = {s: shape_best[s] - statistics.mean(v)
