@@ -232,3 +232,23 @@ def test_the_edge_reason_quotes_the_auto_suggestion_whatever_the_run_rule():
     base, rule = _base(other)
     assert rule == "auto" and base == pytest.approx(r.lr)
     assert "the auto suggestion is {:.3g}".format(base) in other.schedule("cosine", 200).reason
+
+
+def test_a_sigmoid_bce_classifier_with_rmsprop_is_at_the_edge_and_l2_is_not():
+    from mxnet import gluon
+    from conftest import make_data
+    from gluon_lr import Learner
+    from gluon_lr.recommend import at_edge
+    X, y = make_data(n=128, classes=2)
+    for loss, edge in ((gluon.loss.SigmoidBinaryCrossEntropyLoss(), True),
+                       (gluon.loss.L2Loss(), False)):
+        net = gluon.nn.HybridSequential()
+        net.add(gluon.nn.Dense(8, activation="relu"), gluon.nn.Dense(1))
+        learner = Learner(net, (X, y.reshape(-1, 1)), loss=loss, optimizer="rmsprop",
+                          batch_size=16)
+        r = learner.find_lr(start_lr=1e-4, end_lr=10.0, num_iter=40, repeats=1,
+                            progress=False)
+        assert r.lr is not None
+        assert (r.meta["chance_loss"] is not None) == edge
+        assert at_edge(r) == edge
+        assert r.schedule("auto", 100).name == ("wsd" if edge else AUTO_SHAPE)
