@@ -75,6 +75,10 @@ PROBE_RAISE = 2.0
 # Tested blind on six new tasks (FRESH11, benchmarks/schedule_tasks.py, criterion committed
 # first): 0.83 / 3.39 against 0.97 / 3.39; honest hold-out 0.83 against 0.92. Adopted.
 PROBE_RAISE_AT_EDGE = 1.0
+# Candidate (round 9, under test): for Adam, Nadam or RMSProp on a regression loss
+# (recommend.edge_regression), a loss probe still improving raises to the edge rule's schedule,
+# WSD at edge_lr, instead of the auto shape at R.
+RAISE_TO_EDGE = True
 # Ranked by validation loss: the relative fall of the smoothed validation loss from the middle
 # of the probe to its end above which the validation is "still improving" and the peak is raised.
 # (0.02 to 0.07 gave the same picks on the 32 design tasks; at 0.1 one seed with a 7.8 %
@@ -420,7 +424,13 @@ def compare_schedules(learner, result, total_steps: Optional[int] = None, val_da
             spent += probe_steps
             probe_doc = _overtraining(curve, select, auto_peak, auto, total_steps)
             if select == "loss":
-                _still_improving(probe_doc, curve, raise_peak)
+                from .recommend import edge_regression
+                to_edge = RAISE_TO_EDGE and edge_regression(result) and \
+                    result.edge_lr > auto_peak * (1 + 1e-9)
+                _still_improving(probe_doc, curve, result.edge_lr if to_edge else raise_peak)
+                if to_edge and probe_doc["raised"]:
+                    probe_doc["shape"] = "wsd"
+                    probe_doc["reason"] += " (the edge rule: WSD at edge_lr)"
         if probe_doc is not None:
             probe_doc["factor"] = probe_doc["peak"] / auto_peak
         for label, shape, p, factor in (cands if run else []):
@@ -432,9 +442,9 @@ def compare_schedules(learner, result, total_steps: Optional[int] = None, val_da
     unit = "points" if select == "accuracy" else "in loss"
     if probe_doc is not None and probe_doc["scaled_peak"] is not None and not math.isclose(
             probe_doc["scaled_peak"], auto_peak):
-        q = probe_doc["scaled_peak"]
-        best = build(auto_shape, q, total_steps, spe)
-        kept, best_name = False, _label(auto_shape, q)
+        q, shape = probe_doc["scaled_peak"], probe_doc.get("shape", auto_shape)
+        best = build(shape, q, total_steps, spe)
+        kept, best_name = False, _label(shape, q)
         reason = probe_doc["reason"]
     elif probe_doc is not None:
         best, kept = auto, True

@@ -144,15 +144,29 @@ def at_edge(result) -> bool:
     suggestion, and its loss bottomed out inside the sweep: not a curve still falling at its
     last rate (diagnosis ``open_ended``), whose "edge" is only where the sweep stopped.
     """
+    return EDGE_PEAK and _edge_run(result, classification=True)
+
+
+def _edge_run(result, classification: bool) -> bool:
+    """An optimizer in :data:`EDGE_OPTIMIZERS`, a loss with (``classification``) or without a
+    chance level, a suggestion, and a loss that bottomed out inside the sweep."""
     meta = getattr(result, "meta", None) or {}
     optimizer, chance = meta.get("optimizer"), meta.get("chance_loss")
-    if not (EDGE_PEAK and isinstance(optimizer, str) and optimizer.lower() in EDGE_OPTIMIZERS
-            and isinstance(chance, (int, float)) and not isinstance(chance, bool)
-            and math.isfinite(chance) and chance > 0 and result.lr is not None):
+    has_chance = (isinstance(chance, (int, float)) and not isinstance(chance, bool)
+                  and math.isfinite(chance) and chance > 0)
+    if not (isinstance(optimizer, str) and optimizer.lower() in EDGE_OPTIMIZERS
+            and has_chance == classification and result.lr is not None):
         return False
     edge = result.edge_lr
     return bool(edge is not None and edge < float(result.lrs[-1])
                 and result.diagnosis_code != "open_ended")
+
+
+def edge_regression(result) -> bool:
+    """Adam, Nadam or RMSProp on a regression loss (no chance level) whose loss bottomed out
+    inside the sweep: where ``compare_schedules``' loss probe may raise to WSD at ``edge_lr``
+    (``compare.RAISE_TO_EDGE``)."""
+    return _edge_run(result, classification=False)
 
 
 def _base(result) -> Tuple[float, str]:
