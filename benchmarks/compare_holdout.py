@@ -51,15 +51,19 @@ def evaluate(name):
     for label, raise_, edge in (("two-sided", compare.PROBE_RAISE, recommend.EDGE_PEAK),
                                 ("round 4", 1.0, recommend.EDGE_PEAK),
                                 ("before round 9", compare.PROBE_RAISE, False),
-                                ("raise at edge", compare.PROBE_RAISE, recommend.EDGE_PEAK)):
+                                ("raise at edge", compare.PROBE_RAISE, recommend.EDGE_PEAK),
+                                ("no raise to edge", compare.PROBE_RAISE, recommend.EDGE_PEAK)):
         scores, picks = [], []
         for i, seed in enumerate(gt["seeds"]):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 result = LRFinderResult.from_dict(gt["results"][i])
                 learner, val = probe_learner(name, seed)
-                saved = compare.PROBE_RAISE, recommend.EDGE_PEAK, compare.PROBE_RAISE_AT_EDGE
+                saved = (compare.PROBE_RAISE, recommend.EDGE_PEAK, compare.PROBE_RAISE_AT_EDGE,
+                         compare.RAISE_TO_EDGE)
                 compare.PROBE_RAISE, recommend.EDGE_PEAK = raise_, edge
+                # raising regressions to the edge (FRESH12) is part of the current probe only
+                compare.RAISE_TO_EDGE = saved[3] if label == "two-sided" else False
                 if label == "raise at edge":
                     compare.PROBE_RAISE_AT_EDGE = compare.PROBE_RAISE
                 elif label == "round 4":
@@ -67,7 +71,8 @@ def evaluate(name):
                 try:
                     c = learner.compare_schedules(result, total_steps=T, val_data=val, seed=seed)
                 finally:
-                    compare.PROBE_RAISE, recommend.EDGE_PEAK, compare.PROBE_RAISE_AT_EDGE = saved
+                    (compare.PROBE_RAISE, recommend.EDGE_PEAK, compare.PROBE_RAISE_AT_EDGE,
+                     compare.RAISE_TO_EDGE) = saved
             scores.append(train(name, seed, c.best)[0])
             picks.append(c.best.max_value())
         out[label] = joint - statistics.mean(scores)
@@ -86,20 +91,20 @@ def main():
         rows.append(evaluate(name))
         r = rows[-1]
         print("{:<28} {:<9} two-sided {:6.2f}  round 4 {:6.2f}  before round 9 {:6.2f}  raise "
-              "at edge {:6.2f}".format(name, r["split"], r["two-sided"], r["round 4"],
-                                       r["before round 9"], r["raise at edge"]), flush=True)
+              "at edge {:6.2f}  no raise to edge {:6.2f}".format(
+                  name, r["split"], r["two-sided"], r["round 4"], r["before round 9"],
+                  r["raise at edge"], r["no raise to edge"]), flush=True)
     print("\n| group | tasks | two-sided probe, 20 % of the training split held out: mean / worst "
           "| round 4's probe, same: mean / worst | two-sided, rule before round 9 | two-sided, "
-          "raising at the edge too |")
-    print("|---|---|---|---|---|---|")
+          "raising at the edge too | regressions not raised to the edge |")
+    print("|---|---|---|---|---|---|---|")
     groups = list(dict.fromkeys(r["split"] for r in rows))
     for g in groups + ["all"]:
         part = [r for r in rows if g == "all" or r["split"] == g]
-        print("| {} | {} | {:.2f} / {:.2f} | {:.2f} / {:.2f} | {:.2f} / {:.2f} | {:.2f} / {:.2f} "
-              "|".format(g, len(part), *(f(r[k] for r in part)
-                                          for k in ("two-sided", "round 4", "before round 9",
-                                                    "raise at edge")
-                                          for f in (statistics.mean, max))))
+        keys = ("two-sided", "round 4", "before round 9", "raise at edge", "no raise to edge")
+        print("| {} | {} | ".format(g, len(part)) + " | ".join(
+            "{:.2f} / {:.2f}".format(statistics.mean(r[k] for r in part), max(r[k] for r in part))
+            for k in keys) + " |")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(rows, f, indent=1)

@@ -11,7 +11,8 @@ and batch order per seed across all runs). Scores are validation accuracy in per
 - ``result.schedule("auto", T)``: regret against the joint best (shape, peak) of the grid;
 - ``result.schedule(name, T)`` for each shape: regret against that shape's best grid peak;
 - ``compare_schedules`` raising the peak at the edge too (``compare.PROBE_RAISE_AT_EDGE = 2``,
-  round 9 before FRESH11), side by side;
+  round 9 before FRESH11), and not raising adaptive regressions to WSD at ``edge_lr``
+  (``compare.RAISE_TO_EDGE = False``, before FRESH12), side by side;
 - the same two, and ``compare_schedules`` (whose probe starts from the auto peak), with the
   rule before round 9 (``recommend.EDGE_PEAK = False``: adaptive classifiers peak at 1 or
   sqrt(2) x the suggestion, and ``schedule("auto")`` is cosine), side by side;
@@ -233,6 +234,7 @@ def evaluate(name, gt, compare=True, lr_free=()):
     # where recommend.at_edge, so other runs reuse the numbers above.
     prev_named, prev_auto, prev_cmp, prev_names = {s: [] for s in SHAPES}, [], [], []
     edge_raise = []  # compare_schedules raising at the edge as well (before FRESH11)
+    no_edge_raise = []  # adaptive regressions not raised to WSD at edge_lr (before FRESH12)
     for i, seed in enumerate(gt["seeds"]):
         result = LRFinderResult.from_dict(gt["results"][i])
         for s in SHAPES:
@@ -249,7 +251,8 @@ def evaluate(name, gt, compare=True, lr_free=()):
                                             else ""))
             # round 4's probe, side by side: one constant run that can only lower the peak
             probe4_scores.append(train(name, seed, compared(
-                name, seed, result, T, patch={(compare_module, "PROBE_RAISE"): 1.0}).best)[0])
+                name, seed, result, T, patch={(compare_module, "PROBE_RAISE"): 1.0,
+                                              (compare_module, "RAISE_TO_EDGE"): False}).best)[0])
             # the older design, side by side: a race of 1/3, 1, 3 x the auto peak
             race_scores.append(train(name, seed, compared(name, seed, result, T,
                                                           probe=False).best)[0])
@@ -257,15 +260,20 @@ def evaluate(name, gt, compare=True, lr_free=()):
             edge_raise.append(train(name, seed, compared(name, seed, result, T, patch={
                 (compare_module, "PROBE_RAISE_AT_EDGE"): compare_module.PROBE_RAISE}).best)[0]
                 if recommend.at_edge(result) else cmp_scores[-1])
+            # adaptive regressions: the probe before FRESH12 (RAISE_TO_EDGE = False)
+            no_edge_raise.append(train(name, seed, compared(name, seed, result, T, patch={
+                (compare_module, "RAISE_TO_EDGE"): False}).best)[0]
+                if recommend.edge_regression(result) else cmp_scores[-1])
         if not recommend.at_edge(result):
             for s in SHAPES:
                 prev_named[s].append(named[s][-1])
             prev_auto.append(auto[-1])
             prev_names.append(auto_names[-1])
-            if compare:
-                prev_cmp.append(cmp_scores[-1])
+            if compare:  # before round 9 no regression was raised to the edge either
+                prev_cmp.append(no_edge_raise[-1])
             continue
-        with patched({(recommend, "EDGE_PEAK"): False}):
+        with patched({(recommend, "EDGE_PEAK"): False,
+                      (compare_module, "RAISE_TO_EDGE"): False}):
             for s in SHAPES:
                 prev_named[s].append(train(name, seed, result.schedule(
                     s, T, steps_per_epoch=spe))[0])
@@ -280,6 +288,7 @@ def evaluate(name, gt, compare=True, lr_free=()):
     if compare:
         out["prev_compare_regret"] = joint - statistics.mean(prev_cmp)
         out["edge_raise_regret"] = joint - statistics.mean(edge_raise)
+        out["no_edge_raise_regret"] = joint - statistics.mean(no_edge_raise)
     out["auto"] = statistics.mean(auto)
     out["auto_regret"] = joint - out["auto"]
     out["auto_names"] = auto_names
@@ -329,7 +338,9 @@ def report(rows, compare):
                      "race of peaks (probe=False) regret"]
         if compare:
             head += ["compare_schedules before round 9",
-                     "compare_schedules raising at the edge (PROBE_RAISE_AT_EDGE = 2)"]
+                     "compare_schedules raising at the edge (PROBE_RAISE_AT_EDGE = 2)",
+                     "compare_schedules, regressions not raised to the edge (RAISE_TO_EDGE = "
+                     "False)"]
         head += ["random pick regret"]
         head += ["grid search regret: {} ({} runs)".format(k, n) for k, n in GRID_SEARCHES]
         lf = sorted({k for r in part for k in r.get("lr_free", {})})
@@ -345,7 +356,7 @@ def report(rows, compare):
                 cells += [fmt(r["compare_regret"]), fmt(r["compare_cost"]),
                           ",".join(r["compare_names"]), fmt(r["probe4_regret"]),
                           fmt(r["race_regret"]), fmt(r["prev_compare_regret"]),
-                          fmt(r["edge_raise_regret"])]
+                          fmt(r["edge_raise_regret"]), fmt(r["no_edge_raise_regret"])]
             cells += [fmt(r["random_regret"])]
             cells += [fmt(r["grid_search"][k]) for k, _ in GRID_SEARCHES]
             cells += [fmt(r["lr_free"][k]) for k in lf]
@@ -370,6 +381,10 @@ def report(rows, compare):
             print("{}: compare_schedules raising at the edge (PROBE_RAISE_AT_EDGE = 2): mean "
                   "{:.2f}, worst {:.2f}".format(half, mean(r["edge_raise_regret"] for r in part),
                                                 max(r["edge_raise_regret"] for r in part)))
+            print("{}: compare_schedules, regressions not raised to the edge (RAISE_TO_EDGE = "
+                  "False): mean {:.2f}, worst {:.2f}".format(
+                      half, mean(r["no_edge_raise_regret"] for r in part),
+                      max(r["no_edge_raise_regret"] for r in part)))
         if compare:
             print("{}: compare_schedules regret mean {:.2f}, worst {:.2f}, extra cost {:.2f} x T;"
                   " round-4 probe (PROBE_RAISE = 1) mean {:.2f}, worst {:.2f};"

@@ -603,3 +603,33 @@ def test_at_the_edge_the_probe_only_lowers_the_peak():
     assert probe["steps"] == cmp.steps == 80 and not probe["raised"]
     assert probe["scaled_peak"] <= P * (1 + 1e-9)
     assert cmp.best.max_value() == pytest.approx(probe["scaled_peak"])
+
+
+@pytest.mark.parametrize("optimizer,to_edge", [("adam", True), ("rmsprop", True),
+                                               ("sgd", False)])
+def test_an_improving_loss_probe_raises_adaptive_regressions_to_wsd_at_the_edge(
+        monkeypatch, optimizer, to_edge):
+    import gluon_lr.compare as compare
+    from gluon_lr.recommend import build, edge_regression
+    monkeypatch.setattr(compare, "PROBE_IMPROVING", -1.0)  # always "still improving"
+    monkeypatch.setattr(compare, "PROBE_TOLERANCE", {"accuracy": 1e9, "loss": 1e9})
+    rs = np.random.RandomState(0)
+    X = rs.rand(160, 3).astype("float32")
+    y = (X @ np.array([1.0, -2.0, 0.5], dtype="float32"))[:, None]
+    learner = Learner(gluon.nn.Dense(1), (X[:128], y[:128]), loss=gluon.loss.L2Loss(),
+                      optimizer=optimizer, batch_size=16)
+    result = learner.find_lr(start_lr=1e-4, end_lr=10, num_iter=60, progress=False)
+    assert edge_regression(result) is to_edge
+    val = (X[128:], y[128:])
+    cmp = learner.compare_schedules(result, total_steps=200, val_data=val, seed=0)
+    P = cmp.auto.max_value()
+    assert cmp.select == "loss" and cmp.probe["raised"] and cmp.auto.name == "cosine"
+    if to_edge:
+        assert result.edge_lr > P
+        assert cmp.best == build("wsd", result.edge_lr, 200, learner.steps_per_epoch)
+        assert cmp.best.name == "wsd" and cmp.best_name == "wsd@{:.3g}".format(result.edge_lr)
+        assert cmp.reason.endswith("(the edge rule: WSD at edge_lr)")
+        monkeypatch.setattr(compare, "RAISE_TO_EDGE", False)  # the probe before FRESH12
+        cmp = learner.compare_schedules(result, total_steps=200, val_data=val, seed=0)
+    R = max(P, min(2 * P, 2 * result.edge_lr))
+    assert cmp.best == build("cosine", R, 200, learner.steps_per_epoch)

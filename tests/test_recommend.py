@@ -252,3 +252,14 @@ def test_a_sigmoid_bce_classifier_with_rmsprop_is_at_the_edge_and_l2_is_not():
         assert (r.meta["chance_loss"] is not None) == edge
         assert at_edge(r) == edge
         assert r.schedule("auto", 100).name == ("wsd" if edge else AUTO_SHAPE)
+
+
+def test_edge_regression_is_the_edge_rule_s_mirror_for_losses_with_no_chance_level():
+    from gluon_lr.recommend import at_edge, edge_regression
+    assert edge_regression(adaptive_result("adam", None))
+    assert not at_edge(adaptive_result("adam", None))
+    assert not edge_regression(adaptive_result("adam"))          # classification
+    assert not edge_regression(adaptive_result("sgd", None))     # SGD family
+    assert not edge_regression(adaptive_result("adagrad", None))
+    # the schedules themselves do not move for regression: only compare_schedules' probe
+    assert adaptive_result("adam", None).schedule("auto", 200) == result().schedule("auto", 200)
