@@ -369,7 +369,7 @@ FRESH11 = {
 # the validation loss is still falling, raises to the edge rule's schedule, WSD at edge_lr,
 # instead of the auto shape (cosine) at 2 x its peak; schedule("auto") and every other run are
 # unchanged. Design evidence, trained, on the 11 adaptive regressions seen
-# (/work/exp9/reg_probe.py, log /work/logs/reg_probe_design.log): compare_schedules mean regret
+# (benchmarks/regression_probe.py, added after the test): compare_schedules mean regret
 # 1.18 (worst 2.26) against 1.69 (4.56) for the probe that ships; honest hold-out 1.64 (5.01)
 # against 2.14 (5.32); the four diabetes tasks unchanged (the probe saw no falling validation
 # loss there), worse on breast-cancer radius (0.19 -> 0.41) and Friedman #2 RMSProp (0.12 ->
