@@ -248,7 +248,9 @@ def build_parser() -> argparse.ArgumentParser:
                            "schedule's peak on a held-out 20%% of the data (constant runs at "
                            "the peak and, for classification, at twice it: lowered if "
                            "validation gets worse, raised if the higher rate scores as well "
-                           "or a regression's validation loss is still falling); "
+                           "or a regression's validation loss is still falling: with Adam, "
+                           "Nadam or RMSProp to WSD at the rate where the range test's loss "
+                           "bottomed out); "
                            "prints a table with its evidence, choice and caveat, saves "
                            "compare.png/.json (default: off)")
     find.add_argument("--check-rate", action="store_true",
@@ -612,7 +614,8 @@ def _held_out_run(run, result, val, seed, total, out: str, paths, name: str):
 # Measured by benchmarks/schedule_quality.py (README, "Choosing the schedule for a budget").
 COMPARE_CAVEAT = ("caveat: measured in benchmarks/schedule_quality.py (README); the probe "
                   "lowers the peak when validation clearly got worse and raises it when a "
-                  "higher constant rate scored as well (or the validation loss still fell), "
+                  "higher constant rate scored as well (or the validation loss still fell; "
+                  "with Adam, Nadam or RMSProp on regression the shape becomes WSD), "
                   "and a race keeps schedule('auto') unless a challenger wins by the margin")
 
 

@@ -75,7 +75,8 @@ PROBE_RAISE = 2.0
 # Tested blind on six new tasks (FRESH11, benchmarks/schedule_tasks.py, criterion committed
 # first): 0.83 / 3.39 against 0.97 / 3.39; honest hold-out 0.83 against 0.92. Adopted.
 PROBE_RAISE_AT_EDGE = 1.0
-# For Adam, Nadam or RMSProp on a regression loss (recommend.edge_regression, round 9), a loss
+# For Adam, Nadam or RMSProp on a regression loss (L2, L1 or Huber: finder.POOLED_LOSSES;
+# recommend.edge_regression, round 9), a loss
 # probe still improving raises to the edge rule's schedule, WSD at edge_lr, instead of the auto
 # shape at R. On the 11 adaptive regressions seen (trained): 1.18 points of mean regret against
 # 1.69, honest hold-out 1.64 against 2.14. Tested blind on six new ones (FRESH12,
@@ -427,9 +428,12 @@ def compare_schedules(learner, result, total_steps: Optional[int] = None, val_da
             spent += probe_steps
             probe_doc = _overtraining(curve, select, auto_peak, auto, total_steps)
             if select == "loss":
+                from .finder import POOLED_LOSSES
                 from .recommend import edge_regression
-                to_edge = RAISE_TO_EDGE and edge_regression(result) and \
-                    result.edge_lr > auto_peak * (1 + 1e-9)
+                # a regression loss, not only "no chance level": logit-free BCE or dense-label
+                # softmax have none either
+                to_edge = RAISE_TO_EDGE and isinstance(learner.loss, POOLED_LOSSES) and \
+                    edge_regression(result) and result.edge_lr > auto_peak * (1 + 1e-9)
                 _still_improving(probe_doc, curve, result.edge_lr if to_edge else raise_peak)
                 if to_edge and probe_doc["raised"]:
                     probe_doc["shape"] = "wsd"

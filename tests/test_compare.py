@@ -1,4 +1,5 @@
 import json
+import math
 
 import mxnet as mx
 import numpy as np
@@ -631,5 +632,25 @@ def test_an_improving_loss_probe_raises_adaptive_regressions_to_wsd_at_the_edge(
         assert cmp.reason.endswith("(the edge rule: WSD at edge_lr)")
         monkeypatch.setattr(compare, "RAISE_TO_EDGE", False)  # the probe before FRESH12
         cmp = learner.compare_schedules(result, total_steps=200, val_data=val, seed=0)
+    R = max(P, min(2 * P, 2 * result.edge_lr))
+    assert cmp.best == build("cosine", R, 200, learner.steps_per_epoch)
+
+
+def test_a_classifier_whose_loss_has_no_chance_level_is_not_raised_as_a_regression(monkeypatch):
+    import gluon_lr.compare as compare
+    from gluon_lr.recommend import build, edge_regression
+    monkeypatch.setattr(compare, "PROBE_IMPROVING", -math.inf)  # always "still improving"
+    monkeypatch.setattr(compare, "PROBE_TOLERANCE", {"accuracy": 1e9, "loss": 1e9})
+    X, y = make_data(n=176, classes=2)
+    net = make_net(classes=1)
+    net.add(gluon.nn.Activation("sigmoid"))
+    learner = Learner(net, (X[:128], y[:128].reshape(-1, 1)), optimizer="adam", batch_size=16,
+                      loss=gluon.loss.SigmoidBinaryCrossEntropyLoss(from_sigmoid=True))
+    result = learner.find_lr(start_lr=1e-4, end_lr=10, num_iter=60, progress=False)
+    assert result.meta["chance_loss"] is None and edge_regression(result)
+    cmp = learner.compare_schedules(result, total_steps=200,
+                                    val_data=(X[128:], y[128:].reshape(-1, 1)), seed=0)
+    assert cmp.select == "loss" and cmp.probe["raised"] and "shape" not in cmp.probe
+    P = cmp.auto.max_value()
     R = max(P, min(2 * P, 2 * result.edge_lr))
     assert cmp.best == build("cosine", R, 200, learner.steps_per_epoch)
