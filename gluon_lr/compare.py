@@ -685,14 +685,19 @@ def _budget(learner, val_data, total_steps, budget, why: str):
 
 
 def _ranking(learner, select: str):
-    """(select, classify): ``"auto"`` resolved to accuracy for a SoftmaxCrossEntropyLoss and
-    validation loss otherwise; a ValueError for anything else a learner cannot rank by."""
+    """(select, classify): ``"auto"`` resolved to accuracy for a SoftmaxCrossEntropyLoss with
+    class labels and validation loss otherwise; a ValueError for anything else a learner cannot
+    rank by."""
     if select not in ("auto", "loss", "accuracy"):
         raise ValueError("select must be 'auto', 'loss' or 'accuracy', got {!r}".format(select))
-    classify = isinstance(learner.loss, mx.gluon.loss.SoftmaxCrossEntropyLoss)
+    softmax = isinstance(learner.loss, mx.gluon.loss.SoftmaxCrossEntropyLoss)
+    # accuracy compares argmax(output) with class labels; one-hot (dense) labels are ranked by loss
+    classify = softmax and bool(getattr(learner.loss, "_sparse_label", True))
     if select == "accuracy" and not classify:
-        raise ValueError("select='accuracy' needs a SoftmaxCrossEntropyLoss; this learner's "
-                         "loss is {}".format(type(learner.loss).__name__))
+        raise ValueError("select='accuracy' needs a SoftmaxCrossEntropyLoss with class labels "
+                         "(sparse_label=True); this learner's loss is {}{}".format(
+                             type(learner.loss).__name__,
+                             " with sparse_label=False" if softmax else ""))
     if select == "auto":
         select = "accuracy" if classify else "loss"
     return select, classify

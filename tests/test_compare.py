@@ -654,3 +654,21 @@ def test_a_classifier_whose_loss_has_no_chance_level_is_not_raised_as_a_regressi
     P = cmp.auto.max_value()
     R = max(P, min(2 * P, 2 * result.edge_lr))
     assert cmp.best == build("cosine", R, 200, learner.steps_per_epoch)
+
+
+def test_a_dense_label_softmax_is_ranked_by_loss():
+    X, y = make_data(n=176)
+    onehot = np.eye(3, dtype="float32")[y.astype(int)]
+    loss = gluon.loss.SoftmaxCrossEntropyLoss(sparse_label=False)
+    learner = Learner(make_net(), (X[:128], onehot[:128]), loss=loss, optimizer="sgd",
+                      batch_size=16)
+    result = learner.find_lr(start_lr=1e-4, end_lr=10, num_iter=40, progress=False)
+    before = capture(learner.net, learner.trainer)
+    cmp = learner.compare_schedules(result, total_steps=160, val_data=(X[128:], onehot[128:]),
+                                    seed=0)
+    assert_same(before, capture(learner.net, learner.trainer))
+    assert cmp.select == "loss" and cmp.best is not None
+    assert all(c["val_accuracy"] is None for c in cmp.probe["curve"])
+    with pytest.raises(ValueError, match="class labels .sparse_label=True.*sparse_label=False"):
+        learner.compare_schedules(result, total_steps=160, val_data=(X[128:], onehot[128:]),
+                                  select="accuracy")
