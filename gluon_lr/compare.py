@@ -362,7 +362,8 @@ def compare_schedules(learner, result, total_steps: Optional[int] = None, val_da
         Before anything trains: bad candidates, no ``val_data``, a budget too small for 2 steps
         per candidate (or 10 for the probe), a result without a suggestion.
     """
-    from .recommend import EDGE_CAP, build
+    from .finder import POOLED_LOSSES
+    from .recommend import EDGE_CAP, at_edge, build, edge_regression
     from .result import starting_at
     from .schedules.base import check_non_negative
     total_steps, budget = _budget(learner, val_data, total_steps, budget,
@@ -385,7 +386,6 @@ def compare_schedules(learner, result, total_steps: Optional[int] = None, val_da
         raise ValueError("probe=True spends the whole budget on the over-training probe; "
                          "candidates are raced with probe=False")
     cands = _candidates(result, candidates, auto_shape, auto_peak)
-    from .recommend import at_edge
     raise_peak = (PROBE_RAISE_AT_EDGE if at_edge(result) else PROBE_RAISE) * auto_peak
     if result.edge_lr is not None:
         raise_peak = min(raise_peak, EDGE_CAP * result.edge_lr)
@@ -428,8 +428,6 @@ def compare_schedules(learner, result, total_steps: Optional[int] = None, val_da
             spent += probe_steps
             probe_doc = _overtraining(curve, select, auto_peak, auto, total_steps)
             if select == "loss":
-                from .finder import POOLED_LOSSES
-                from .recommend import edge_regression
                 # a regression loss, not only "no chance level": logit-free BCE or dense-label
                 # softmax have none either
                 to_edge = RAISE_TO_EDGE and isinstance(learner.loss, POOLED_LOSSES) and \
@@ -802,8 +800,9 @@ def _overtraining(curve, select: str, peak: float, auto,
         {"steps": s, "val_loss": l, "val_accuracy": a} for s, l, a in curve],
         "best_step": t_star, "drop": drop, "over_training": over, "scaled_peak": peak,
         "base": None, "raised": False}
+    # the auto schedule's forward area over the budget, in steps at its peak
+    area = sum(auto(i) for i in range(1, total_steps + 1)) / auto.max_value()
     if over:
-        area = sum(auto(i) for i in range(1, total_steps + 1)) / auto.max_value()
         scaled = min(peak, peak * t_star / area)
         doc["scaled_peak"] = scaled
         doc["reason"] = ("over-training: a constant run at {:.3g} scored best on val_data "
@@ -815,7 +814,6 @@ def _overtraining(curve, select: str, peak: float, auto,
                         "finite: nothing to read".format(steps[-1], peak)
         doc["scaled_peak"] = None
     else:
-        area = sum(auto(i) for i in range(1, total_steps + 1)) / auto.max_value()
         doc["reason"] = "no over-training in a {}-step constant run at {:.3g}, which covers " \
                         "{:.0%} of the forward area of the whole schedule at that peak: peak " \
                         "{:.3g}".format(steps[-1], peak, min(1.0, steps[-1] / area), peak)

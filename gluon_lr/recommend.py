@@ -205,23 +205,19 @@ def configure(result, name: str, total_steps: int, steps_per_epoch: Optional[int
             name, sorted(list(SCHEDULES) + [AUTO])))
     total_steps = check_positive("total_steps", total_steps, integer=True)
     spe = steps_per_epoch or result.meta.get("steps_per_epoch")
+    p = peak(result, name)
+    sched = build(name, p, total_steps, spe, **overrides)
+    sched.name = name
+    (base, rule), m = _base(result), multiple(name)
     if name != "constant" and at_edge(result):
-        p = result.edge_lr
-        sched = build(name, p, total_steps, spe, **overrides)
-        sched.name = name
-        base, rule = _base(result)
         sched.reason = "{} at peak {:.3g}: edge_lr, where the loss bottomed out ({} on a " \
                        "classification loss; the {} suggestion is {:.3g})".format(
                            name, p, _optimizer_name(result), rule, base)
-        return sched
-    (base, rule), m = _base(result), multiple(name)
-    p = _capped(result, base * m)
-    sched = build(name, p, total_steps, spe, **overrides)
-    sched.name = name
-    sched.reason = "{} at peak {:.3g}: {}the {} suggestion{}".format(
-        name, p, "{:.2g} x ".format(m) if m != 1 else "", rule,
-        ", {:.3g}, capped at {:g} x edge_lr".format(base, EDGE_CAP) if p < m * base * 0.999
-        else " ({:.3g})".format(base) if m != 1 else "")
+    else:
+        sched.reason = "{} at peak {:.3g}: {}the {} suggestion{}".format(
+            name, p, "{:.2g} x ".format(m) if m != 1 else "", rule,
+            ", {:.3g}, capped at {:g} x edge_lr".format(base, EDGE_CAP)
+            if p < m * base * 0.999 else " ({:.3g})".format(base) if m != 1 else "")
     if result.lr is None:
         sched.reason += " (the run's {!r} rule gave none: {})".format(result.rule,
                                                                       result.diagnosis)
