@@ -24,34 +24,28 @@ sys.path.insert(0, HERE)
 import gluon_lr.compare as compare  # noqa: E402
 from gluon_lr import LRFinderResult  # noqa: E402
 import schedule_quality as quality  # noqa: E402
-from compare_holdout import probe_learner  # noqa: E402
+from compare_holdout import honest  # noqa: E402
 from schedule_tasks import SPLIT, TASKS  # noqa: E402
 
 
 def evaluate(name):
     with open(os.path.join(quality.CACHE, name + ".json")) as f:
         gt = json.load(f)
-    T = gt["T"]
     joint = max(max(v) for v in quality.means(gt).values())
     out = {"task": name, "split": SPLIT[name]}
     for flag in (True, False):
-        scored, honest, picks = [], [], []
+        patch = {(compare, "RAISE_TO_EDGE"): flag}
+        scored, picks = [], []
         for i, seed in enumerate(gt["seeds"]):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 result = LRFinderResult.from_dict(gt["results"][i])
-            with quality.patched({(compare, "RAISE_TO_EDGE"): flag}):
-                c = quality.compared(name, seed, result, T)
-                scored.append(quality.train(name, seed, c.best)[0])
-                picks.append(c.best_name)
-                learner, val = probe_learner(name, seed)
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore")
-                    h = learner.compare_schedules(result, total_steps=T, val_data=val, seed=seed)
-                honest.append(quality.train(name, seed, h.best)[0])
+            c = quality.compared(name, seed, result, gt["T"], patch=patch)
+            scored.append(quality.train(name, seed, c.best)[0])
+            picks.append(c.best_name)
         key = "raise to edge" if flag else "probe before"
         out[key] = joint - statistics.mean(scored)
-        out[key + " (honest)"] = joint - statistics.mean(honest)
+        out[key + " (honest)"] = honest(name, gt, patch)[0]
         out[key + " picks"] = picks
     return out
 
