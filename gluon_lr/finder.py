@@ -16,7 +16,7 @@ from .health import check_due, non_finite_parameters, nonfinite_guard, probe_cha
 from .result import LRFinderResult
 from .state import WHERE, RandomState, reset_optimizer_state, resume_meta
 from .step import TrainingStep
-from .stopping import NON_FINITE, NUM_ITER, LRFinderStoppingCriteria
+from .stopping import NUM_ITER, LRFinderStoppingCriteria
 from .suggest import check_rule_name, significance, wants_higher_rates
 
 logger = logging.getLogger(__name__)
@@ -38,10 +38,6 @@ DEFAULT_REPEATS = 3
 # answer on the mean of the sweeps' curves instead (:func:`pooled_run`). Adopted in round 6 on
 # the blind FRESH4 group of benchmarks/suggestion_quality.py (False: the median run only).
 POOL_NOISY = True
-# Round 10's candidate (benchmarks/suggestion_quality.py, FRESH8): with a regression loss, answer
-# on the mean curve whatever the median run's code, unless a run saw non-finite values or the
-# median run has no answer (False: only when the median run is ``noisy``).
-POOL_ALWAYS = False
 POOLED_LOSSES = (mx.gluon.loss.L2Loss, mx.gluon.loss.L1Loss, mx.gluon.loss.HuberLoss)
 # find_lr(optimizer_state=...): a resumed trainer's sweeps start from fresh optimizer state, or
 # keep the state it carries.
@@ -318,11 +314,10 @@ def median_run(results: List[LRFinderResult]) -> LRFinderResult:
 
 
 def _pool(results: List[LRFinderResult], chosen: LRFinderResult) -> bool:
-    """Whether a regression loss's answer is read on the mean of the runs' curves."""
-    if chosen.diagnosis_code == "noisy":
-        return True
-    return (POOL_ALWAYS and chosen.lr is not None
-            and not any(r.stop_reason == NON_FINITE for r in results))
+    """Whether a regression loss's answer is read on the mean of the runs' curves: when the
+    median run is ``noisy``. Answering on it whatever the median run's code was tested blind
+    in round 10 and rejected (benchmarks/suggestion_quality.py, FRESH8)."""
+    return chosen.diagnosis_code == "noisy"
 
 
 def pooled_run(results: List[LRFinderResult], chosen: LRFinderResult) -> LRFinderResult:

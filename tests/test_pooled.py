@@ -233,3 +233,4 @@ def test_pooled_run_refuses_bad_input_and_leaves_unpoolable_runs_alone():
     broken = _run(np.full(60, np.nan), lrs)
     assert finder.pooled_run([runs[0], broken], runs[0]) is runs[0]
     assert "pooled" not in runs[0].meta
+
