@@ -17,6 +17,7 @@ trained numbers of ``schedule_quality.py``. No training: it needs the ground tru
 ``schedule_quality.py`` caches in ``.benchmarks/schedule_quality/``.
 
     python benchmarks/schedule_refit.py                    # every group
+    python benchmarks/schedule_refit.py --per-shape        # round 10: each shape's shipped peak
     python benchmarks/schedule_refit.py --groups design,held-out,fresh,fresh2,fresh3
 """
 import argparse
@@ -85,15 +86,77 @@ def named_regret(task, shape, multiple):
     return regret(task, shape, "suggestion", multiple) - (task["joint"] - own)
 
 
+SHIPPED_MULTIPLES = (0.71, 1.0, 2 ** 0.5, 2.0, 2.83)
+
+
+def per_shape(groups):
+    """Round 10: is the peak each ``schedule(name)`` ships biased? Each shape's shipped peak
+    (:func:`gluon_lr.recommend.peak`, the edge rule included) times a multiple, against that
+    shape's own best grid peak, by family (the edge rule's tasks, the SGD family's
+    classifiers, regressions), in-sample and with the multiple chosen on the other groups."""
+    from gluon_lr.recommend import at_edge, peak as shipped_peak
+    tasks, peaks, family = {}, {}, {}
+    for name in (n for n in TASKS if SPLIT[n] in groups):
+        path = os.path.join(CACHE, name + ".json")
+        if not os.path.exists(path):
+            continue
+        with open(path) as f:
+            doc = json.load(f)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            runs = [LRFinderResult.from_dict(d) for d in doc["results"]]
+        tasks[name] = {s: np.asarray(v, dtype=float) for s, v in doc["grid"].items()}
+        for shape in ALL_SHAPES:  # (peak, cap): the cap is EDGE_CAP x edge_lr off the edge rule
+            peaks[name, shape] = [(shipped_peak(r, shape), None if at_edge(r) else
+                                   EDGE_CAP * (r.edge_lr or r.lr)) for r in runs]
+        family[name] = ("edge rule" if at_edge(runs[0]) else "regression"
+                        if TASKS[name].get("regression") else "SGD-family classification")
+
+    def own(name, shape, m):
+        grid = tasks[name][shape]
+        scores = [float(np.interp(math.log10(min(p * m, c) if c else p * m), LOG_GRID,
+                                  grid[:, i])) for i, (p, c) in enumerate(peaks[name, shape])]
+        return grid.mean(axis=1).max() - statistics.mean(scores)
+
+    def mean_own(names, shape, m):
+        return statistics.mean(own(n, shape, m) for n in names)
+
+    print("\nEach shape's shipped peak x a multiple, regret against that shape's own best grid "
+          "peak (in-sample mean; last column: the multiple chosen on the other groups)\n")
+    print("| family | tasks | shape | " + " | ".join(
+        "{:.3g} x".format(m) for m in SHIPPED_MULTIPLES) + " | leave one group out |")
+    print("|---" * (len(SHIPPED_MULTIPLES) + 4) + "|")
+    for fam in ("edge rule", "SGD-family classification", "regression"):
+        part = [n for n in tasks if family[n] == fam]
+        if not part:
+            continue
+        for shape in ALL_SHAPES:
+            held = []
+            for g in groups:
+                test = [n for n in part if SPLIT[n] == g]
+                train = [n for n in part if SPLIT[n] != g]
+                if test and train:
+                    m = min(SHIPPED_MULTIPLES, key=lambda k: mean_own(train, shape, k))
+                    held += [own(n, shape, m) for n in test]
+            print("| {} | {} | {} | {} | {:.2f} |".format(fam, len(part), shape, " | ".join(
+                "{:.2f}".format(mean_own(part, shape, m)) for m in SHIPPED_MULTIPLES),
+                statistics.mean(held)))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--groups", default=",".join(GROUPS),
                         help="comma-separated task groups to use (default: all)")
+    parser.add_argument("--per-shape", action="store_true",
+                        help="only round 10's table: each shape's shipped peak x a multiple")
     args = parser.parse_args()
     groups = args.groups.split(",")
     unknown = [g for g in groups if g not in GROUPS]
     if unknown:
         parser.error("unknown group(s) {}; known: {}".format(unknown, list(GROUPS)))
+    if args.per_shape:
+        per_shape(groups)
+        return
     tasks = load(groups)
     old = (AUTO_SHAPE, "suggestion", 1.0)            # round 3: every shape at the suggestion
     new = (AUTO_SHAPE, "suggestion", 2 ** 0.5)       # round 4: decaying shapes at sqrt(2) x
