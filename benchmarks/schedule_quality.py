@@ -210,6 +210,12 @@ def compared(name, seed, result, T, patch=None, **kwargs):
             result, total_steps=T, val_data=(Xva.asnumpy(), yva), seed=seed, **kwargs)
 
 
+# Round 10's candidate (FRESH13): under the edge rule, linear peaks at sqrt(2) x edge_lr and
+# schedule("auto") is linear.
+CANDIDATE_10 = {(recommend, "EDGE_AUTO_SHAPE"): "linear",
+                (recommend, "EDGE_MULTIPLES"): {"linear": 2 ** 0.5}}
+
+
 def evaluate(name, gt, compare=True, lr_free=()):
     """Per-task numbers (all regrets in points, averaged over seeds)."""
     T, spe = gt["T"], gt["steps_per_epoch"]
@@ -235,6 +241,7 @@ def evaluate(name, gt, compare=True, lr_free=()):
     prev_named, prev_auto, prev_cmp, prev_names = {s: [] for s in SHAPES}, [], [], []
     edge_raise = []  # compare_schedules raising at the edge as well (before FRESH11)
     no_edge_raise = []  # adaptive regressions not raised to WSD at edge_lr (before FRESH12)
+    cand_auto, cand_linear, cand_cmp = [], [], []  # round 10's candidate (CANDIDATE_10)
     for i, seed in enumerate(gt["seeds"]):
         result = LRFinderResult.from_dict(gt["results"][i])
         for s in SHAPES:
@@ -264,6 +271,21 @@ def evaluate(name, gt, compare=True, lr_free=()):
             no_edge_raise.append(train(name, seed, compared(name, seed, result, T, patch={
                 (compare_module, "RAISE_TO_EDGE"): False}).best)[0]
                 if recommend.edge_regression(result) else cmp_scores[-1])
+        if recommend.at_edge(result):
+            with patched(CANDIDATE_10):
+                cand_linear.append(train(name, seed, result.schedule(
+                    "linear", T, steps_per_epoch=spe))[0])
+                cand = result.schedule("auto", T, steps_per_epoch=spe)
+                cand_auto.append(cand_linear[-1] if cand == result.schedule(
+                    "linear", T, steps_per_epoch=spe) else train(name, seed, cand)[0])
+            if compare:
+                cand_cmp.append(train(name, seed, compared(
+                    name, seed, result, T, patch=CANDIDATE_10).best)[0])
+        else:
+            cand_auto.append(auto[-1])
+            cand_linear.append(named["linear"][-1])
+            if compare:
+                cand_cmp.append(cmp_scores[-1])
         if not recommend.at_edge(result):
             for s in SHAPES:
                 prev_named[s].append(named[s][-1])
@@ -289,6 +311,10 @@ def evaluate(name, gt, compare=True, lr_free=()):
         out["prev_compare_regret"] = joint - statistics.mean(prev_cmp)
         out["edge_raise_regret"] = joint - statistics.mean(edge_raise)
         out["no_edge_raise_regret"] = joint - statistics.mean(no_edge_raise)
+    out["cand_auto_regret"] = joint - statistics.mean(cand_auto)
+    out["cand_linear_regret"] = shape_best["linear"] - statistics.mean(cand_linear)
+    if compare:
+        out["cand_compare_regret"] = joint - statistics.mean(cand_cmp)
     out["auto"] = statistics.mean(auto)
     out["auto_regret"] = joint - out["auto"]
     out["auto_names"] = auto_names
@@ -324,13 +350,14 @@ def report(rows, compare):
     def fmt(x):
         return "{:.2f}".format(x)
     for half in ("design", "held-out", "fresh", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6", "fresh7",
-                 "fresh8", "fresh9", "fresh10", "fresh11", "fresh12"):
+                 "fresh8", "fresh9", "fresh10", "fresh11", "fresh12", "fresh13"):
         part = [r for r in rows if r["split"] == half]
         if not part:
             continue
         print("\n### {} tasks\n".format(half.upper()))
         head = ["task", "joint best (shape, peak)", "best constant of the 23-point grid",
-                "schedule(\"auto\")", "auto regret", "before round 9 (EDGE_PEAK = False)"]
+                "schedule(\"auto\")", "auto regret", "before round 9 (EDGE_PEAK = False)",
+                "round 10 candidate (linear at sqrt(2) x edge_lr)"]
         if compare:
             head += ["compare_schedules regret", "its extra cost (x T)",
                      "its picks (* over-training probe fired)",
@@ -351,7 +378,8 @@ def report(rows, compare):
             cells = [r["task"], "{:.2f} ({}, {:.3g})".format(r["joint_best"], *r["joint_best_at"]),
                      fmt(r["constant_grid"]), "{} ({})".format(fmt(r["auto"]), r["auto_names"][0]),
                      fmt(r["auto_regret"]), "{} ({})".format(fmt(r["prev_auto_regret"]),
-                                                             r["prev_auto_names"][0])]
+                                                             r["prev_auto_names"][0]),
+                     fmt(r["cand_auto_regret"])]
             if compare:
                 cells += [fmt(r["compare_regret"]), fmt(r["compare_cost"]),
                           ",".join(r["compare_names"]), fmt(r["probe4_regret"]),
@@ -374,6 +402,17 @@ def report(rows, compare):
                   mean(r["prev_auto_regret"] for r in part),
                   statistics.median(r["prev_auto_regret"] for r in part),
                   max(r["prev_auto_regret"] for r in part)))
+        print("{}: round 10 candidate (linear at sqrt(2) x edge_lr under the edge rule): auto "
+              "regret mean {:.2f}, median {:.2f}, worst {:.2f}; schedule(\"linear\") against its "
+              "own best peak {:.2f} (shipped {:.2f}){}".format(
+                  half, mean(r["cand_auto_regret"] for r in part),
+                  statistics.median(r["cand_auto_regret"] for r in part),
+                  max(r["cand_auto_regret"] for r in part),
+                  mean(r["cand_linear_regret"] for r in part),
+                  mean(r["named_regret"]["linear"] for r in part),
+                  "; compare_schedules with it {:.2f}, worst {:.2f}".format(
+                      mean(r["cand_compare_regret"] for r in part),
+                      max(r["cand_compare_regret"] for r in part)) if compare else ""))
         if compare:
             print("{}: compare_schedules before round 9 (EDGE_PEAK = False): mean {:.2f}, worst "
                   "{:.2f}".format(half, mean(r["prev_compare_regret"] for r in part),

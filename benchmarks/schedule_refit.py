@@ -17,7 +17,7 @@ trained numbers of ``schedule_quality.py``. No training: it needs the ground tru
 ``schedule_quality.py`` caches in ``.benchmarks/schedule_quality/``.
 
     python benchmarks/schedule_refit.py                    # every group
-    python benchmarks/schedule_refit.py --per-shape        # round 10: each shape's shipped peak
+    python benchmarks/schedule_refit.py --per-shape        # round 10: shipped peaks, edge auto
     python benchmarks/schedule_refit.py --groups design,held-out,fresh,fresh2,fresh3
 """
 import argparse
@@ -42,7 +42,7 @@ SHAPES = ("one_cycle", "linear", "cosine", "wsd")
 BASES = ("suggestion", "edge", "geometric mean")
 MULTIPLES = (0.25, 0.35, 0.5, 0.71, 1.0, 2 ** 0.5, 2.0, 2.83, 4.0)
 GROUPS = ("design", "held-out", "fresh", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6", "fresh7",
-          "fresh8", "fresh9", "fresh10", "fresh11", "fresh12")
+          "fresh8", "fresh9", "fresh10", "fresh11", "fresh12", "fresh13")
 LOG_GRID = np.log10(GRID)
 
 
@@ -143,12 +143,65 @@ def per_shape(groups):
                 statistics.mean(held)))
 
 
+EDGE_AUTO_SHAPES = ("wsd", "linear", "cosine", "one_cycle")
+EDGE_AUTO_MULTIPLES = (0.5, 0.71, 0.85, 1.0, 1.19, 2 ** 0.5, 1.68, 2.0)
+
+
+def edge_auto(groups):
+    """Round 10: ``schedule("auto")`` under the edge rule, as (shape, k x ``edge_lr``), regret
+    against the joint best on the edge rule's tasks, in-sample and leave one group out (the
+    design evidence for FRESH13's candidate, linear at sqrt(2) x edge_lr)."""
+    from gluon_lr.recommend import at_edge
+    tasks = load(groups)
+    edge = []
+    for name in tasks:
+        with open(os.path.join(CACHE, name + ".json")) as f:
+            doc = json.load(f)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if at_edge(LRFinderResult.from_dict(doc["results"][0])):
+                edge.append(name)
+    rules = [(s, "edge", m) for s in EDGE_AUTO_SHAPES for m in EDGE_AUTO_MULTIPLES]
+    print("\nschedule(\"auto\") under the edge rule ({} tasks): regret against the joint best "
+          "at k x edge_lr, mean / median / worst\n".format(len(edge)))
+    print("| shape | " + " | ".join("{:.3g} x".format(m) for m in EDGE_AUTO_MULTIPLES) + " |")
+    print("|---" * (len(EDGE_AUTO_MULTIPLES) + 1) + "|")
+    for shape in EDGE_AUTO_SHAPES:
+        cells = []
+        for m in EDGE_AUTO_MULTIPLES:
+            r = [regret(tasks[n], shape, "edge", m) for n in edge]
+            cells.append("{:.2f} / {:.2f} / {:.2f}".format(statistics.mean(r),
+                                                           statistics.median(r), max(r)))
+        print("| {} | {} |".format(shape, " | ".join(cells)))
+    print("\nLeave one group out (rule chosen on the other groups' edge tasks)\n")
+    print("| left out | tasks | chosen | its regret (worst) | wsd at 1 x edge_lr (worst) |")
+    print("|---|---|---|---|---|")
+    picked, shipped = [], []
+    for g in groups:
+        test = [n for n in edge if SPLIT[n] == g]
+        train = [n for n in edge if SPLIT[n] != g]
+        if not test or not train:
+            continue
+        rule = min(rules, key=lambda r: mean_regret(tasks, train, r))
+        a = [regret(tasks[n], *rule) for n in test]
+        b = [regret(tasks[n], "wsd", "edge", 1.0) for n in test]
+        picked += a
+        shipped += b
+        print("| {} | {} | {} at {:.3g} x edge_lr | {:.2f} ({:.2f}) | {:.2f} ({:.2f}) |".format(
+            g, len(test), rule[0], rule[2], statistics.mean(a), max(a), statistics.mean(b),
+            max(b)))
+    print("| **all** | {} | | **{:.2f} ({:.2f})** | **{:.2f} ({:.2f})** |".format(
+        len(picked), statistics.mean(picked), max(picked), statistics.mean(shipped),
+        max(shipped)))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--groups", default=",".join(GROUPS),
                         help="comma-separated task groups to use (default: all)")
     parser.add_argument("--per-shape", action="store_true",
-                        help="only round 10's table: each shape's shipped peak x a multiple")
+                        help="only round 10's tables: each shape's shipped peak x a multiple, "
+                             "and schedule(\"auto\") under the edge rule")
     args = parser.parse_args()
     groups = args.groups.split(",")
     unknown = [g for g in groups if g not in GROUPS]
@@ -156,6 +209,7 @@ def main():
         parser.error("unknown group(s) {}; known: {}".format(unknown, list(GROUPS)))
     if args.per_shape:
         per_shape(groups)
+        edge_auto(groups)
         return
     tasks = load(groups)
     old = (AUTO_SHAPE, "suggestion", 1.0)            # round 3: every shape at the suggestion

@@ -72,6 +72,15 @@ AUTO_SHAPE = "cosine"
 EDGE_PEAK = True
 EDGE_OPTIMIZERS = frozenset({"adam", "nadam", "rmsprop"})
 EDGE_AUTO_SHAPE = "wsd"
+# Under the edge rule, the multiple of edge_lr that a shape peaks at (1 for a shape not listed).
+# Round 10's candidate, tested blind on FRESH13 (benchmarks/schedule_tasks.py): linear at
+# sqrt(2) x edge_lr, and schedule("auto") linear (EDGE_AUTO_SHAPE = "linear").
+EDGE_MULTIPLES: dict = {}
+# What schedule("auto")'s reason says of each shape the edge rule may pick.
+_EDGE_AUTO_WHY = {
+    "wsd": "warm-up, stable, then a cool-down over the last fifth at this peak",
+    "linear": "a linear decay to zero over the budget from this peak",
+}
 # Smith: half a triangular cycle lasts 2-10 epochs; the bounds are a factor 4 apart.
 HALF_CYCLE_EPOCHS = 4
 TRIANGULAR_RATIO = 4.0
@@ -129,7 +138,7 @@ def peak(result, name: str) -> float:
         raise ValueError("unknown schedule {!r}; choose one of {}".format(
             name, sorted(list(SCHEDULES) + [AUTO])))
     if name != "constant" and at_edge(result):
-        return result.edge_lr
+        return result.edge_lr * EDGE_MULTIPLES.get(name, 1.0)
     return _capped(result, _base(result)[0] * multiple(name))
 
 
@@ -210,9 +219,11 @@ def configure(result, name: str, total_steps: int, steps_per_epoch: Optional[int
     sched.name = name
     (base, rule), m = _base(result), multiple(name)
     if name != "constant" and at_edge(result):
-        sched.reason = "{} at peak {:.3g}: edge_lr, where the loss bottomed out ({} on a " \
+        k = EDGE_MULTIPLES.get(name, 1.0)
+        sched.reason = "{} at peak {:.3g}: {}edge_lr, where the loss bottomed out ({} on a " \
                        "classification loss; the {} suggestion is {:.3g})".format(
-                           name, p, _optimizer_name(result), rule, base)
+                           name, p, "{:.2g} x ".format(k) if k != 1 else "",
+                           _optimizer_name(result), rule, base)
     else:
         sched.reason = "{} at peak {:.3g}: {}the {} suggestion{}".format(
             name, p, "{:.2g} x ".format(m) if m != 1 else "", rule,
@@ -234,9 +245,9 @@ def recommend(result, total_steps: int, steps_per_epoch: Optional[int] = None,
     """
     if at_edge(result):
         sched = configure(result, EDGE_AUTO_SHAPE, total_steps, steps_per_epoch, **overrides)
-        sched.reason = "auto: {}; for adaptive optimizers on classification, warm-up, stable, " \
-                       "then a cool-down over the last fifth at this peak had the lowest " \
-                       "regret on the benchmark's tasks".format(sched.reason)
+        sched.reason = "auto: {}; for adaptive optimizers on classification, {} had the " \
+                       "lowest regret on the benchmark's tasks".format(
+                           sched.reason, _EDGE_AUTO_WHY.get(EDGE_AUTO_SHAPE, EDGE_AUTO_SHAPE))
         return sched
     sched = configure(result, AUTO_SHAPE, total_steps, steps_per_epoch, **overrides)
     sched.reason = "auto: {}; a cosine decay to zero over the budget had the lowest regret on " \
