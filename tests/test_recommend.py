@@ -169,6 +169,23 @@ def test_the_edge_rule_leaves_the_sgd_family_regression_and_untested_optimizers(
     assert r.schedule("auto", 200).name == AUTO_SHAPE
 
 
+def test_the_edge_rule_takes_a_multiple_of_edge_lr_per_shape(monkeypatch):
+    import gluon_lr.recommend as rec
+    r = adaptive_result("adam")
+    monkeypatch.setattr(rec, "EDGE_MULTIPLES", {"linear": 2 ** 0.5})
+    monkeypatch.setattr(rec, "EDGE_AUTO_SHAPE", "linear")
+    for name in SCHEDULES:
+        want = r.lr if name == "constant" else r.edge_lr * (2 ** 0.5 if name == "linear" else 1)
+        assert peak(r, name) == pytest.approx(want)
+    lin = r.schedule("linear", 200)
+    assert lin.max_value() == pytest.approx(2 ** 0.5 * r.edge_lr)
+    assert "1.4 x edge_lr" in lin.reason
+    auto = r.schedule("auto", 200)
+    assert auto.name == "linear" and auto == lin
+    assert "a linear decay to zero over the budget from this peak" in auto.reason
+    assert pickle.loads(pickle.dumps(auto)) == auto
+
+
 def test_the_edge_rule_can_be_turned_off(monkeypatch):
     import gluon_lr.recommend as rec
     r = adaptive_result("adam")
