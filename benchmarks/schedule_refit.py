@@ -138,9 +138,9 @@ def per_shape(groups):
                 if test and train:
                     m = min(SHIPPED_MULTIPLES, key=lambda k: mean_own(train, shape, k))
                     held += [own(n, shape, m) for n in test]
-            print("| {} | {} | {} | {} | {:.2f} |".format(fam, len(part), shape, " | ".join(
+            print("| {} | {} | {} | {} | {} |".format(fam, len(part), shape, " | ".join(
                 "{:.2f}".format(mean_own(part, shape, m)) for m in SHIPPED_MULTIPLES),
-                statistics.mean(held)))
+                "{:.2f}".format(statistics.mean(held)) if held else "-"))
 
 
 EDGE_AUTO_SHAPES = ("wsd", "linear", "cosine", "one_cycle")
@@ -190,9 +190,10 @@ def edge_auto(groups):
         print("| {} | {} | {} at {:.3g} x edge_lr | {:.2f} ({:.2f}) | {:.2f} ({:.2f}) |".format(
             g, len(test), rule[0], rule[2], statistics.mean(a), max(a), statistics.mean(b),
             max(b)))
-    print("| **all** | {} | | **{:.2f} ({:.2f})** | **{:.2f} ({:.2f})** |".format(
-        len(picked), statistics.mean(picked), max(picked), statistics.mean(shipped),
-        max(shipped)))
+    if picked:
+        print("| **all** | {} | | **{:.2f} ({:.2f})** | **{:.2f} ({:.2f})** |".format(
+            len(picked), statistics.mean(picked), max(picked), statistics.mean(shipped),
+            max(shipped)))
 
 
 def main():
