@@ -10,6 +10,9 @@ and batch order per seed across all runs). Scores are validation accuracy in per
 
 - ``result.schedule("auto", T)``: regret against the joint best (shape, peak) of the grid;
 - ``result.schedule(name, T)`` for each shape: regret against that shape's best grid peak;
+- the edge rule before round 10 (``schedule("auto")`` WSD at ``edge_lr``, linear at
+  ``edge_lr``; since round 10 linear at sqrt(2) x ``edge_lr``), with ``compare_schedules``
+  then, side by side;
 - ``compare_schedules`` raising the peak at the edge too (``compare.PROBE_RAISE_AT_EDGE = 2``,
   round 9 before FRESH11), and not raising adaptive regressions to WSD at ``edge_lr``
   (``compare.RAISE_TO_EDGE = False``, before FRESH12), side by side;
@@ -210,10 +213,9 @@ def compared(name, seed, result, T, patch=None, **kwargs):
             result, total_steps=T, val_data=(Xva.asnumpy(), yva), seed=seed, **kwargs)
 
 
-# Round 10's candidate (FRESH13): under the edge rule, linear peaks at sqrt(2) x edge_lr and
-# schedule("auto") is linear.
-CANDIDATE_10 = {(recommend, "EDGE_AUTO_SHAPE"): "linear",
-                (recommend, "EDGE_MULTIPLES"): {"linear": 2 ** 0.5}}
+# The edge rule before round 10 (FRESH13 tested the change blind): schedule("auto") is WSD at
+# edge_lr and linear peaks at edge_lr too (since round 10: linear at sqrt(2) x edge_lr).
+BEFORE_10 = {(recommend, "EDGE_AUTO_SHAPE"): "wsd", (recommend, "EDGE_MULTIPLES"): {}}
 
 
 def evaluate(name, gt, compare=True, lr_free=()):
@@ -241,7 +243,7 @@ def evaluate(name, gt, compare=True, lr_free=()):
     prev_named, prev_auto, prev_cmp, prev_names = {s: [] for s in SHAPES}, [], [], []
     edge_raise = []  # compare_schedules raising at the edge as well (before FRESH11)
     no_edge_raise = []  # adaptive regressions not raised to WSD at edge_lr (before FRESH12)
-    cand_auto, cand_linear, cand_cmp = [], [], []  # round 10's candidate (CANDIDATE_10)
+    cand_auto, cand_linear, cand_cmp = [], [], []  # the edge rule before round 10 (BEFORE_10)
     for i, seed in enumerate(gt["seeds"]):
         result = LRFinderResult.from_dict(gt["results"][i])
         for s in SHAPES:
@@ -272,15 +274,14 @@ def evaluate(name, gt, compare=True, lr_free=()):
                 (compare_module, "RAISE_TO_EDGE"): False}).best)[0]
                 if recommend.edge_regression(result) else cmp_scores[-1])
         if recommend.at_edge(result):
-            with patched(CANDIDATE_10):
+            with patched(BEFORE_10):
                 cand_linear.append(train(name, seed, result.schedule(
                     "linear", T, steps_per_epoch=spe))[0])
                 cand = result.schedule("auto", T, steps_per_epoch=spe)
-                cand_auto.append(cand_linear[-1] if cand == result.schedule(
-                    "linear", T, steps_per_epoch=spe) else train(name, seed, cand)[0])
+                cand_auto.append(train(name, seed, cand)[0])
             if compare:
                 cand_cmp.append(train(name, seed, compared(
-                    name, seed, result, T, patch=CANDIDATE_10).best)[0])
+                    name, seed, result, T, patch=BEFORE_10).best)[0])
         else:
             cand_auto.append(auto[-1])
             cand_linear.append(named["linear"][-1])
@@ -357,7 +358,7 @@ def report(rows, compare):
         print("\n### {} tasks\n".format(half.upper()))
         head = ["task", "joint best (shape, peak)", "best constant of the 23-point grid",
                 "schedule(\"auto\")", "auto regret", "before round 9 (EDGE_PEAK = False)",
-                "round 10 candidate (linear at sqrt(2) x edge_lr)"]
+                "before round 10 (WSD at edge_lr)"]
         if compare:
             head += ["compare_schedules regret", "its extra cost (x T)",
                      "its picks (* over-training probe fired)",
@@ -402,15 +403,15 @@ def report(rows, compare):
                   mean(r["prev_auto_regret"] for r in part),
                   statistics.median(r["prev_auto_regret"] for r in part),
                   max(r["prev_auto_regret"] for r in part)))
-        print("{}: round 10 candidate (linear at sqrt(2) x edge_lr under the edge rule): auto "
-              "regret mean {:.2f}, median {:.2f}, worst {:.2f}; schedule(\"linear\") against its "
-              "own best peak {:.2f} (shipped {:.2f}){}".format(
+        print("{}: before round 10 (WSD at edge_lr under the edge rule): auto regret mean "
+              "{:.2f}, median {:.2f}, worst {:.2f}; schedule(\"linear\") against its own best "
+              "peak {:.2f} (since round 10 {:.2f}){}".format(
                   half, mean(r["cand_auto_regret"] for r in part),
                   statistics.median(r["cand_auto_regret"] for r in part),
                   max(r["cand_auto_regret"] for r in part),
                   mean(r["cand_linear_regret"] for r in part),
                   mean(r["named_regret"]["linear"] for r in part),
-                  "; compare_schedules with it {:.2f}, worst {:.2f}".format(
+                  "; compare_schedules then {:.2f}, worst {:.2f}".format(
                       mean(r["cand_compare_regret"] for r in part),
                       max(r["cand_compare_regret"] for r in part)) if compare else ""))
         if compare:

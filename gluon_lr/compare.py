@@ -17,8 +17,8 @@ held-out data, at ``P`` (the auto peak) and, for accuracy, at ``R`` = :data:`PRO
   point (this is at most ``P``). Otherwise the auto shape peaks at ``R`` when the ``R`` run's
   last scores are at least as good as the ``P`` run's, else at ``P``.
 - Ranked by validation loss: one run at ``P`` for all of the extra steps (``P x T / 2`` is
-  the forward area of the whole cosine or linear decay from ``P``; of a WSD schedule, the auto
-  shape for adaptive classifiers, about 60 %). Over-training, read as
+  the forward area of the whole cosine or linear decay from ``P``; of a WSD schedule about
+  60 %). Over-training, read as
   above, lowers the peak; a validation loss still falling by more than
   :data:`PROBE_IMPROVING` from the middle of the run to its end raises it to ``R`` (with Adam,
   Nadam or RMSProp, to WSD at ``edge_lr`` instead: :data:`RAISE_TO_EDGE`); otherwise ``P``.
@@ -76,9 +76,8 @@ PROBE_RAISE = 2.0
 # first): 0.83 / 3.39 against 0.97 / 3.39; honest hold-out 0.83 against 0.92. Adopted.
 PROBE_RAISE_AT_EDGE = 1.0
 # For Adam, Nadam or RMSProp on a regression loss (L2, L1 or Huber: finder.POOLED_LOSSES;
-# recommend.edge_regression, round 9), a loss
-# probe still improving raises to the edge rule's schedule, WSD at edge_lr, instead of the auto
-# shape at R. On the 11 adaptive regressions seen (trained): 1.18 points of mean regret against
+# recommend.edge_regression, round 9), a loss probe still improving raises to WSD at edge_lr
+# (as the edge rule peaked in round 9) instead of the auto shape at R. On the 11 adaptive regressions seen (trained): 1.18 points of mean regret against
 # 1.69, honest hold-out 1.64 against 2.14. Tested blind on six new ones (FRESH12,
 # benchmarks/schedule_tasks.py, criterion committed first): 1.24 / 3.24 against 1.98 / 3.58;
 # honest hold-out 1.30 / 3.76 against 2.05 / 3.97. Adopted.

@@ -598,7 +598,7 @@ def test_at_the_edge_the_probe_only_lowers_the_peak():
                                     seed=0)
     assert_same(before, capture(learner.net, learner.trainer))
     probe, P = cmp.probe, cmp.auto.max_value()
-    assert cmp.auto.name == "wsd" and P == pytest.approx(result.edge_lr)
+    assert cmp.auto.name == "linear" and P == pytest.approx(2 ** 0.5 * result.edge_lr)
     # one constant run at P for all 80 extra steps, as round 4's probe: no run at 2 x P
     assert probe["base"] is None and probe["peak"] == pytest.approx(P)
     assert probe["steps"] == cmp.steps == 80 and not probe["raised"]

@@ -141,8 +141,9 @@ def test_adaptive_classifiers_peak_every_shape_but_constant_at_the_edge(optimize
     from gluon_lr.recommend import EDGE_AUTO_SHAPE, at_edge
     r = adaptive_result(optimizer)
     assert at_edge(r) and r.edge_lr > 2 ** 0.5 * r.lr  # the rule moves these peaks
-    for name in SCHEDULES:
-        want = r.lr if name == "constant" else r.edge_lr
+    for name in SCHEDULES:  # linear at sqrt(2) x edge_lr since round 10
+        want = (r.lr if name == "constant" else
+                r.edge_lr * (2 ** 0.5 if name == "linear" else 1.0))
         assert peak(r, name) == pytest.approx(want)
         s = r.schedule(name, 200)
         assert s.max_value() == pytest.approx(want) and s.name == name
@@ -150,8 +151,10 @@ def test_adaptive_classifiers_peak_every_shape_but_constant_at_the_edge(optimize
         if name != "constant":
             assert "edge_lr" in s.reason and optimizer in s.reason
     auto = r.schedule("auto", 200)
-    assert EDGE_AUTO_SHAPE == "wsd" and auto.name == "wsd" and auto == WSD(r.edge_lr, 200)
-    assert auto.reason.startswith("auto: wsd at peak") and "classification" in auto.reason
+    assert EDGE_AUTO_SHAPE == "linear" and auto.name == "linear"
+    assert auto == build("linear", 2 ** 0.5 * r.edge_lr, 200, 10)
+    assert auto.reason.startswith("auto: linear at peak") and "1.4 x edge_lr" in auto.reason
+    assert "classification" in auto.reason
 
 
 @pytest.mark.parametrize("optimizer,chance", [("sgd", math.log(10)), ("nag", math.log(10)),
@@ -169,21 +172,20 @@ def test_the_edge_rule_leaves_the_sgd_family_regression_and_untested_optimizers(
     assert r.schedule("auto", 200).name == AUTO_SHAPE
 
 
-def test_the_edge_rule_takes_a_multiple_of_edge_lr_per_shape(monkeypatch):
+def test_the_edge_rule_of_round_9_is_two_settings_away(monkeypatch):
     import gluon_lr.recommend as rec
     r = adaptive_result("adam")
-    monkeypatch.setattr(rec, "EDGE_MULTIPLES", {"linear": 2 ** 0.5})
-    monkeypatch.setattr(rec, "EDGE_AUTO_SHAPE", "linear")
-    for name in SCHEDULES:
-        want = r.lr if name == "constant" else r.edge_lr * (2 ** 0.5 if name == "linear" else 1)
-        assert peak(r, name) == pytest.approx(want)
     lin = r.schedule("linear", 200)
-    assert lin.max_value() == pytest.approx(2 ** 0.5 * r.edge_lr)
-    assert "1.4 x edge_lr" in lin.reason
     auto = r.schedule("auto", 200)
-    assert auto.name == "linear" and auto == lin
-    assert "a linear decay to zero over the budget from this peak" in auto.reason
-    assert pickle.loads(pickle.dumps(auto)) == auto
+    assert auto == lin and "a linear decay to zero over the budget from this peak" in auto.reason
+    monkeypatch.setattr(rec, "EDGE_MULTIPLES", {})
+    monkeypatch.setattr(rec, "EDGE_AUTO_SHAPE", "wsd")  # round 9: WSD at edge_lr
+    for name in SCHEDULES:
+        assert peak(r, name) == pytest.approx(r.lr if name == "constant" else r.edge_lr)
+    old = r.schedule("auto", 200)
+    assert old.name == "wsd" and old == WSD(r.edge_lr, 200)
+    assert "1.4 x" not in old.reason and "warm-up, stable, then a cool-down" in old.reason
+    assert pickle.loads(pickle.dumps(old)) == old
 
 
 def test_the_edge_rule_can_be_turned_off(monkeypatch):
@@ -202,19 +204,19 @@ def test_the_edge_rule_needs_an_edge(monkeypatch):
     assert r.schedule("auto", 200).name == AUTO_SHAPE
 
 
-def test_a_real_adam_range_test_gets_wsd_at_its_edge_and_sgd_keeps_cosine():
+def test_a_real_adam_range_test_gets_linear_above_its_edge_and_sgd_keeps_cosine():
     from conftest import make_data, make_net
     from gluon_lr import Learner
     from gluon_lr.recommend import at_edge
     X, y = make_data(n=128)
-    for optimizer, shape in (("adam", "wsd"), ("sgd", AUTO_SHAPE)):
+    for optimizer, shape in (("adam", "linear"), ("sgd", AUTO_SHAPE)):
         learner = Learner(make_net(), (X, y), optimizer=optimizer, batch_size=16)
         r = learner.find_lr(start_lr=1e-4, end_lr=10.0, num_iter=40, repeats=1, progress=False)
         assert r.lr is not None and r.meta["optimizer"] == optimizer
         assert r.meta["chance_loss"] == pytest.approx(math.log(3))
         auto = r.schedule("auto", 100)
         assert at_edge(r) == (optimizer == "adam") and auto.name == shape
-        want = r.edge_lr if optimizer == "adam" else peak(r, AUTO_SHAPE)
+        want = 2 ** 0.5 * r.edge_lr if optimizer == "adam" else peak(r, AUTO_SHAPE)
         assert auto.max_value() == pytest.approx(want)
 
 
@@ -268,7 +270,7 @@ def test_a_sigmoid_bce_classifier_with_rmsprop_is_at_the_edge_and_l2_is_not():
         assert r.lr is not None
         assert (r.meta["chance_loss"] is not None) == edge
         assert at_edge(r) == edge
-        assert r.schedule("auto", 100).name == ("wsd" if edge else AUTO_SHAPE)
+        assert r.schedule("auto", 100).name == ("linear" if edge else AUTO_SHAPE)
 
 
 def test_edge_regression_is_the_edge_rule_s_mirror_for_losses_with_no_chance_level():
