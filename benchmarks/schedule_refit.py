@@ -80,6 +80,16 @@ def mean_regret(tasks, names, rule):
     return statistics.mean(regret(tasks[n], *rule) for n in names)
 
 
+def folds(names, groups):
+    """Leave one group out: ``(group, its tasks, the other groups' tasks)`` for every group of
+    ``groups`` with tasks on both sides."""
+    for g in groups:
+        test = [n for n in names if SPLIT[n] == g]
+        train = [n for n in names if SPLIT[n] != g]
+        if test and train:
+            yield g, test, train
+
+
 def named_regret(task, shape, multiple):
     """Regret against the shape's own best grid peak, at ``multiple`` x the suggestion."""
     own = task["grid"][shape].mean(axis=1).max()
@@ -143,12 +153,9 @@ def _per_shape(groups, at_edge, shipped_peak):
             continue
         for shape in ALL_SHAPES:
             held = []
-            for g in groups:
-                test = [n for n in part if SPLIT[n] == g]
-                train = [n for n in part if SPLIT[n] != g]
-                if test and train:
-                    m = min(SHIPPED_MULTIPLES, key=lambda k: mean_own(train, shape, k))
-                    held += [own(n, shape, m) for n in test]
+            for _, test, train in folds(part, groups):
+                m = min(SHIPPED_MULTIPLES, key=lambda k: mean_own(train, shape, k))
+                held += [own(n, shape, m) for n in test]
             print("| {} | {} | {} | {} | {} |".format(fam, len(part), shape, " | ".join(
                 "{:.2f}".format(mean_own(part, shape, m)) for m in SHIPPED_MULTIPLES),
                 "{:.2f}".format(statistics.mean(held)) if held else "-"))
@@ -188,11 +195,7 @@ def edge_auto(groups):
     print("| left out | tasks | chosen | its regret (worst) | wsd at 1 x edge_lr (worst) |")
     print("|---|---|---|---|---|")
     picked, shipped = [], []
-    for g in groups:
-        test = [n for n in edge if SPLIT[n] == g]
-        train = [n for n in edge if SPLIT[n] != g]
-        if not test or not train:
-            continue
+    for g, test, train in folds(edge, groups):
         rule = min(rules, key=lambda r: mean_regret(tasks, train, r))
         a = [regret(tasks[n], *rule) for n in test]
         b = [regret(tasks[n], "wsd", "edge", 1.0) for n in test]
@@ -276,11 +279,7 @@ def main():
           "round 4's rule (sqrt(2) x) |")
     print("|---|---|---|---|---|")
     cols = [[], [], []]
-    for g in groups:
-        test = [n for n in names if SPLIT[n] == g]
-        train = [n for n in names if SPLIT[n] != g]
-        if not test or not train:
-            continue
+    for g, test, train in folds(names, groups):
         rule = min(rules, key=lambda r: mean_regret(tasks, train, r))
         row = [mean_regret(tasks, test, r) for r in (rule, old, new)]
         for c, v in zip(cols, row):
