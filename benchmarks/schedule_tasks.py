@@ -436,9 +436,9 @@ FRESH12 = {
 # 0.5; otherwise nothing changes. Both are reported either way, with schedule("linear")'s
 # regret against its own best peak and compare_schedules (whose probe starts from the auto
 # peak) for both.
-# Outcome: met, 1.36 / 4.03 against 2.44 / 9.65 (median 0.93 against 0.76): better on 3 tasks
+# Outcome: met, 1.36 / 4.03 against 2.44 / 9.65 (median 0.92 against 0.76): better on 3 tasks
 # (synth6 Adam 9.65 -> 4.03, synth10 Adam 2.28 -> 1.28, digits Adam 0.65 -> 0.19), worse on 3
-# by 0.10-0.30; above the best constant of the grid (89.60 against 89.34; WSD was below it,
+# by 0.10-0.30; above the best constant of the grid (89.61 against 89.34; WSD was below it,
 # 88.53). schedule("linear") against its own best peak 0.81 against 0.93; compare_schedules
 # 1.36 against 2.39. Adopted: EDGE_AUTO_SHAPE = "linear", EDGE_MULTIPLES = {"linear": sqrt(2)}.
 FRESH13 = {

@@ -246,7 +246,8 @@ def build_parser() -> argparse.ArgumentParser:
     find.add_argument("--compare-schedules", action="store_true",
                       help="also spend at most half a training's steps probing the auto "
                            "schedule's peak on a held-out 20%% of the data (constant runs at "
-                           "the peak and, for classification, at twice it: lowered if "
+                           "the peak and, for classification, at twice it, except with "
+                           "Adam, Nadam or RMSProp, whose peak can only be lowered: lowered if "
                            "validation gets worse, raised if the higher rate scores as well "
                            "or a regression's validation loss is still falling: with Adam, "
                            "Nadam or RMSProp to WSD at the rate where the range test's loss "

@@ -7,8 +7,8 @@ tasks the best peak of a schedule that decays to zero is 2-4x the best constant 
 twice the auto peak already falls off a cliff. :func:`compare_schedules` spends at most
 ``budget x total_steps`` extra steps (default 0.5 x T) on constant-rate *probes* scored on
 held-out data, at ``P`` (the auto peak) and, for accuracy, at ``R`` = :data:`PROBE_RAISE` x
-``P`` (at most twice ``edge_lr``; ``R = P``, :data:`PROBE_RAISE_AT_EDGE`, when ``P`` already is
-``edge_lr``, see :func:`gluon_lr.recommend.at_edge`):
+``P`` (at most twice ``edge_lr``; ``R = P``, :data:`PROBE_RAISE_AT_EDGE`, under the edge rule,
+:func:`gluon_lr.recommend.at_edge`, where ``P`` already sits at or above ``edge_lr``):
 
 - Ranked by accuracy: two runs of half the extra steps each, at ``P`` and at ``R``, from the
   same weights on the same batches. If the ``R`` run peaked and then got clearly worse
@@ -68,10 +68,13 @@ PROBE_TOLERANCE = {"accuracy": 2.0, "loss": 0.03}
 # cached grids: mean regret 0.90 against 1.17 for round 4's probe) and tested blind on FRESH6
 # (README.md, "Choosing the schedule for a budget").
 PROBE_RAISE = 2.0
-# The raise when the auto peak already sits at edge_lr (recommend.at_edge: Adam, Nadam or
-# RMSProp on classification, round 9), where the range test's loss bottomed out: 1, the probe can
-# only lower the peak there. On the 28 edge tasks seen (trained), raising to 2 x edge_lr scored
-# 0.89 points of mean regret, no better than schedule("auto") alone (0.87), not raising 0.75.
+# The raise under the edge rule (recommend.at_edge: Adam, Nadam or RMSProp on classification,
+# round 9), where the auto peak already sits at or above edge_lr, the rate where the range test's
+# loss bottomed out: 1, the probe can only lower the peak there. Measured with round 9's auto
+# peak (WSD at edge_lr; since round 10 linear at sqrt(2) x edge_lr, where the probe again
+# followed schedule("auto") on FRESH13): on the 28 edge tasks seen (trained), raising to
+# 2 x edge_lr scored 0.89 points of mean regret, no better than schedule("auto") alone (0.87),
+# not raising 0.75.
 # Tested blind on six new tasks (FRESH11, benchmarks/schedule_tasks.py, criterion committed
 # first): 0.83 / 3.39 against 0.97 / 3.39; honest hold-out 0.83 against 0.92. Adopted.
 PROBE_RAISE_AT_EDGE = 1.0

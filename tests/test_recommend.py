@@ -172,6 +172,29 @@ def test_the_edge_rule_leaves_the_sgd_family_regression_and_untested_optimizers(
     assert r.schedule("auto", 200).name == AUTO_SHAPE
 
 
+def test_under_the_edge_rule_no_peak_passes_the_last_rate_the_sweep_survived(monkeypatch):
+    import gluon_lr.recommend as rec
+    r = adaptive_result("adam")
+    lrs, losses = np.asarray(r.lrs), np.asarray(r.losses, float)
+    top = float(lrs[np.isfinite(losses)][-1])
+    assert peak(r, "linear") == pytest.approx(2 ** 0.5 * r.edge_lr)  # the usual case
+    assert 2 ** 0.5 * r.edge_lr < top
+    monkeypatch.setattr(rec, "EDGE_MULTIPLES", {"linear": 1e3, "wsd": 3.0})
+    assert peak(r, "linear") == pytest.approx(min(top, rec.EDGE_CAP * r.edge_lr))
+    assert peak(r, "cosine") == pytest.approx(r.edge_lr)
+    lin = r.schedule("linear", 200)
+    k = lin.max_value() / r.edge_lr
+    assert "{:.2g} x edge_lr ({:.3g})".format(k, r.edge_lr) in lin.reason  # the real multiple
+
+
+def test_an_override_the_edge_rules_auto_shape_does_not_take_names_that_shape():
+    r = adaptive_result("adam")
+    assert r.schedule("auto", 200, warmup_steps=0).max_value() == pytest.approx(
+        2 ** 0.5 * r.edge_lr)
+    with pytest.raises(TypeError, match="schedule\\('auto'\\) chose 'linear'.*decay_fraction"):
+        r.schedule("auto", 200, decay_fraction=0.1)  # a WSD setting (round 9's auto shape)
+
+
 def test_the_edge_rule_of_round_9_is_two_settings_away(monkeypatch):
     import gluon_lr.recommend as rec
     r = adaptive_result("adam")
