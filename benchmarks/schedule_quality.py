@@ -351,7 +351,7 @@ def report(rows, compare):
     def fmt(x):
         return "{:.2f}".format(x)
     for half in ("design", "held-out", "fresh", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6", "fresh7",
-                 "fresh8", "fresh9", "fresh10", "fresh11", "fresh12", "fresh13"):
+                 "fresh8", "fresh9", "fresh10", "fresh11", "fresh12", "fresh13", "fresh14"):
         part = [r for r in rows if r["split"] == half]
         if not part:
             continue

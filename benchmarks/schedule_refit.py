@@ -42,7 +42,7 @@ SHAPES = ("one_cycle", "linear", "cosine", "wsd")
 BASES = ("suggestion", "edge", "geometric mean")
 MULTIPLES = (0.25, 0.35, 0.5, 0.71, 1.0, 2 ** 0.5, 2.0, 2.83, 4.0)
 GROUPS = ("design", "held-out", "fresh", "fresh2", "fresh3", "fresh4", "fresh5", "fresh6", "fresh7",
-          "fresh8", "fresh9", "fresh10", "fresh11", "fresh12", "fresh13")
+          "fresh8", "fresh9", "fresh10", "fresh11", "fresh12", "fresh13", "fresh14")
 LOG_GRID = np.log10(GRID)
 
 
