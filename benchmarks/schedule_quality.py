@@ -244,8 +244,14 @@ def evaluate(name, gt, compare=True, lr_free=()):
     edge_raise = []  # compare_schedules raising at the edge as well (before FRESH11)
     no_edge_raise = []  # adaptive regressions not raised to WSD at edge_lr (before FRESH12)
     cand_auto, cand_linear, cand_cmp = [], [], []  # the edge rule before round 10 (BEFORE_10)
+    skipped = []  # seeds whose range test gave nothing to build a schedule from
     for i, seed in enumerate(gt["seeds"]):
         result = LRFinderResult.from_dict(gt["results"][i])
+        try:
+            result.schedule("constant", T, steps_per_epoch=spe)
+        except ValueError:  # e.g. a "dead" verdict: every rule here is left without an answer
+            skipped.append((seed, result.diagnosis_code))
+            continue
         for s in SHAPES:
             named[s].append(train(name, seed, result.schedule(s, T, steps_per_epoch=spe))[0])
         sched = result.schedule("auto", T, steps_per_epoch=spe)
@@ -304,6 +310,7 @@ def evaluate(name, gt, compare=True, lr_free=()):
             prev_auto.append(prev_named[prev_names[-1]][-1])
             if compare:
                 prev_cmp.append(train(name, seed, compared(name, seed, result, T).best)[0])
+    out["skipped"] = skipped
     out["prev_auto_regret"] = joint - statistics.mean(prev_auto)
     out["prev_auto_names"] = prev_names
     out["prev_named_regret"] = {s: shape_best[s] - statistics.mean(v)
@@ -391,6 +398,12 @@ def report(rows, compare):
             cells += [fmt(r["lr_free"][k]) for k in lf]
             print("| " + " | ".join(cells) + " |")
         mean = statistics.mean
+        for r in part:
+            if r.get("skipped"):
+                print("\n{}: {} of {} range tests gave no suggestion (seed, diagnosis: {}); "
+                      "every number of this task is over the other seeds".format(
+                          r["task"], len(r["skipped"]), len(r["auto_names"]) + len(r["skipped"]),
+                          r["skipped"]))
         print("\n{}: auto regret mean {:.2f}, worst {:.2f}; auto {:.2f} vs best constant of the "
               "grid {:.2f} (mean points); random pick regret {:.2f}".format(
                   half, mean(r["auto_regret"] for r in part),
