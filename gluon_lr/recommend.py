@@ -261,21 +261,22 @@ def recommend(result, total_steps: int, steps_per_epoch: Optional[int] = None,
     :data:`EDGE_AUTO_SHAPE` when :func:`at_edge`; see ``benchmarks/schedule_quality.py`` for how
     it compares with every shape at its best peak.
     """
-    if at_edge(result):
-        try:
-            sched = configure(result, EDGE_AUTO_SHAPE, total_steps, steps_per_epoch, **overrides)
-        except TypeError as err:  # an override the chosen shape does not take
-            raise TypeError("schedule('auto') chose {!r} for this range test (the rule for "
-                            "adaptive optimizers on classification), which does not take "
-                            "{}: {}".format(EDGE_AUTO_SHAPE, sorted(overrides), err)) from None
-        sched.reason = "auto: {}; for adaptive optimizers on classification, {} had the " \
-                       "lowest regret on the benchmark's tasks".format(
-                           sched.reason, _EDGE_AUTO_WHY.get(EDGE_AUTO_SHAPE, EDGE_AUTO_SHAPE))
-        return sched
-    sched = configure(result, AUTO_SHAPE, total_steps, steps_per_epoch, **overrides)
-    sched.reason = "auto: {}; a cosine decay to zero over the budget had the lowest regret on " \
-                   "the benchmark's tasks (linear and one-cycle within 0.1 point)".format(
-                       sched.reason)
+    edge = at_edge(result)
+    shape = EDGE_AUTO_SHAPE if edge else AUTO_SHAPE
+    rule = " (the rule for adaptive optimizers on classification)" if edge else ""
+    try:
+        sched = configure(result, shape, total_steps, steps_per_epoch, **overrides)
+    except TypeError as err:
+        if not overrides:
+            raise
+        # get_schedule names the shape; say that schedule("auto") chose it
+        raise TypeError("schedule('auto') chose {!r} for this range test{}: {}".format(
+            shape, rule, err)) from None
+    why = ("for adaptive optimizers on classification, {} had the lowest regret on the "
+           "benchmark's tasks".format(_EDGE_AUTO_WHY.get(shape, shape)) if edge else
+           "a cosine decay to zero over the budget had the lowest regret on the benchmark's "
+           "tasks (linear and one-cycle within 0.1 point)")
+    sched.reason = "auto: {}; {}".format(sched.reason, why)
     return sched
 
 

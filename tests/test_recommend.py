@@ -193,6 +193,10 @@ def test_an_override_the_edge_rules_auto_shape_does_not_take_names_that_shape():
         2 ** 0.5 * r.edge_lr)
     with pytest.raises(TypeError, match="schedule\\('auto'\\) chose 'linear'.*decay_fraction"):
         r.schedule("auto", 200, decay_fraction=0.1)  # a WSD setting (round 9's auto shape)
+    with pytest.raises(TypeError, match="schedule\\('auto'\\) chose 'cosine'.*decay_fraction"):
+        result().schedule("auto", 200, decay_fraction=0.1)  # the other rule says so too
+    with pytest.raises(TypeError, match="^total_steps must be a number"):  # not an override
+        r.schedule("auto", "200")
 
 
 def test_the_edge_rule_of_round_9_is_two_settings_away(monkeypatch):
