@@ -243,7 +243,7 @@ def evaluate(name, gt, compare=True, lr_free=()):
     prev_named, prev_auto, prev_cmp, prev_names = {s: [] for s in SHAPES}, [], [], []
     edge_raise = []  # compare_schedules raising at the edge as well (before FRESH11)
     no_edge_raise = []  # adaptive regressions not raised to WSD at edge_lr (before FRESH12)
-    cand_auto, cand_linear, cand_cmp = [], [], []  # the edge rule before round 10 (BEFORE_10)
+    before10_auto, before10_linear, before10_cmp = [], [], []  # the edge rule of round 9
     skipped = []  # seeds whose range test gave nothing to build a schedule from
     for i, seed in enumerate(gt["seeds"]):
         result = LRFinderResult.from_dict(gt["results"][i])
@@ -279,28 +279,25 @@ def evaluate(name, gt, compare=True, lr_free=()):
             no_edge_raise.append(train(name, seed, compared(name, seed, result, T, patch={
                 (compare_module, "RAISE_TO_EDGE"): False}).best)[0]
                 if recommend.edge_regression(result) else cmp_scores[-1])
-        if recommend.at_edge(result):
-            with patched(BEFORE_10):
-                cand_linear.append(train(name, seed, result.schedule(
-                    "linear", T, steps_per_epoch=spe))[0])
-                cand = result.schedule("auto", T, steps_per_epoch=spe)
-                cand_auto.append(train(name, seed, cand)[0])
-            if compare:
-                cand_cmp.append(train(name, seed, compared(
-                    name, seed, result, T, patch=BEFORE_10).best)[0])
-        else:
-            cand_auto.append(auto[-1])
-            cand_linear.append(named["linear"][-1])
-            if compare:
-                cand_cmp.append(cmp_scores[-1])
-        if not recommend.at_edge(result):
+        if not recommend.at_edge(result):  # the earlier edge rules differ only at the edge
+            before10_auto.append(auto[-1])
+            before10_linear.append(named["linear"][-1])
             for s in SHAPES:
                 prev_named[s].append(named[s][-1])
             prev_auto.append(auto[-1])
             prev_names.append(auto_names[-1])
             if compare:  # before round 9 no regression was raised to the edge either
+                before10_cmp.append(cmp_scores[-1])
                 prev_cmp.append(no_edge_raise[-1])
             continue
+        with patched(BEFORE_10):
+            before10_linear.append(train(name, seed, result.schedule(
+                "linear", T, steps_per_epoch=spe))[0])
+            before10_auto.append(train(name, seed, result.schedule(
+                "auto", T, steps_per_epoch=spe))[0])
+        if compare:
+            before10_cmp.append(train(name, seed, compared(
+                name, seed, result, T, patch=BEFORE_10).best)[0])
         with patched({(recommend, "EDGE_PEAK"): False,
                       (compare_module, "RAISE_TO_EDGE"): False}):
             for s in SHAPES:
@@ -319,10 +316,10 @@ def evaluate(name, gt, compare=True, lr_free=()):
         out["prev_compare_regret"] = joint - statistics.mean(prev_cmp)
         out["edge_raise_regret"] = joint - statistics.mean(edge_raise)
         out["no_edge_raise_regret"] = joint - statistics.mean(no_edge_raise)
-    out["cand_auto_regret"] = joint - statistics.mean(cand_auto)
-    out["cand_linear_regret"] = shape_best["linear"] - statistics.mean(cand_linear)
+    out["before10_auto_regret"] = joint - statistics.mean(before10_auto)
+    out["before10_linear_regret"] = shape_best["linear"] - statistics.mean(before10_linear)
     if compare:
-        out["cand_compare_regret"] = joint - statistics.mean(cand_cmp)
+        out["before10_compare_regret"] = joint - statistics.mean(before10_cmp)
     out["auto"] = statistics.mean(auto)
     out["auto_regret"] = joint - out["auto"]
     out["auto_names"] = auto_names
@@ -387,7 +384,7 @@ def report(rows, compare):
                      fmt(r["constant_grid"]), "{} ({})".format(fmt(r["auto"]), r["auto_names"][0]),
                      fmt(r["auto_regret"]), "{} ({})".format(fmt(r["prev_auto_regret"]),
                                                              r["prev_auto_names"][0]),
-                     fmt(r["cand_auto_regret"])]
+                     fmt(r["before10_auto_regret"])]
             if compare:
                 cells += [fmt(r["compare_regret"]), fmt(r["compare_cost"]),
                           ",".join(r["compare_names"]), fmt(r["probe4_regret"]),
@@ -419,14 +416,14 @@ def report(rows, compare):
         print("{}: before round 10 (WSD at edge_lr under the edge rule): auto regret mean "
               "{:.2f}, median {:.2f}, worst {:.2f}; schedule(\"linear\") against its own best "
               "peak {:.2f} (since round 10 {:.2f}){}".format(
-                  half, mean(r["cand_auto_regret"] for r in part),
-                  statistics.median(r["cand_auto_regret"] for r in part),
-                  max(r["cand_auto_regret"] for r in part),
-                  mean(r["cand_linear_regret"] for r in part),
+                  half, mean(r["before10_auto_regret"] for r in part),
+                  statistics.median(r["before10_auto_regret"] for r in part),
+                  max(r["before10_auto_regret"] for r in part),
+                  mean(r["before10_linear_regret"] for r in part),
                   mean(r["named_regret"]["linear"] for r in part),
                   "; compare_schedules then {:.2f}, worst {:.2f}".format(
-                      mean(r["cand_compare_regret"] for r in part),
-                      max(r["cand_compare_regret"] for r in part)) if compare else ""))
+                      mean(r["before10_compare_regret"] for r in part),
+                      max(r["before10_compare_regret"] for r in part)) if compare else ""))
         if compare:
             print("{}: compare_schedules before round 9 (EDGE_PEAK = False): mean {:.2f}, worst "
                   "{:.2f}".format(half, mean(r["prev_compare_regret"] for r in part),
