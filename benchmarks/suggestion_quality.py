@@ -727,6 +727,15 @@ def _small_set(result, regression):
     return lr / SMALL_FACTOR
 
 
+def _row_answer(row, result, task):
+    """The answer of ``row`` (a rule, or one of :data:`AUTO_ROWS`) on a saved run."""
+    if row == THIRTIETH_ROW:
+        return _thirtieth(result)
+    if row == SMALL_ROW:
+        return _small_set(result, task.regression)
+    return _answer(result, "auto" if row in AUTO_ROWS else row)
+
+
 def _answer(result, rule):
     """``rule``'s answer on a saved run: ``result.lr`` for the run's own rule (computed when it
     was read back), else :meth:`~gluon_lr.LRFinderResult.suggestion`."""
@@ -773,13 +782,9 @@ def evaluate(task, seeds, use_cache, rules=RULES):
         source = {REPEAT_ROW: repeated, KEPT_ROW: kept, THIRTIETH_ROW: repeated,
                   POOLED_ROW: pooled, SIG4_ROW: sig4, MEDIAN_ROW: median,
                   POOL_ALWAYS_ROW: always, SMALL_ROW: sig4}.get(r, runs)
-        rule = "auto" if r in AUTO_ROWS else r
         scores, lrs = [], []
         for s in seeds:
-            result = source[(s, s)][0]
-            lr = (_thirtieth(result) if r == THIRTIETH_ROW else
-                  _small_set(result, task.regression) if r == SMALL_ROW else
-                  _answer(result, rule))
+            lr = _row_answer(r, source[(s, s)][0], task)
             lrs.append(lr)
             if lr is None:
                 scores.append(worst)
@@ -791,9 +796,7 @@ def evaluate(task, seeds, use_cache, rules=RULES):
             scores.append(trained.data[key])
         # the answer computed when the run was read back (under its row's bar), as for the
         # regret runs: suggestion() would recompute it with the library's current bar
-        spread_lrs = [_thirtieth(source[(0, k)][0]) if r == THIRTIETH_ROW
-                      else _small_set(source[(0, k)][0], task.regression) if r == SMALL_ROW
-                      else _answer(source[(0, k)][0], rule) for k in range(SPREAD_SEEDS)]
+        spread_lrs = [_row_answer(r, source[(0, k)][0], task) for k in range(SPREAD_SEEDS)]
         rows[r] = {"regret": regret(task, best, statistics.mean(scores)), "lrs": lrs,
                    "spread": spread(spread_lrs), "spread_lrs": spread_lrs}
     table = [grid["scores"][str(lr)] for lr in GRID]
